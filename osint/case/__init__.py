@@ -1,0 +1,8 @@
+"""The case: one folder, one owner of its originals, database, results and hash-chained custody log."""
+
+from osint.case.custody import GENESIS, ChainProblem, CustodyEntry, canonical, check_chain
+from osint.case.store import (Acquisition, Case, Item, Problem, Staged, StageResult, VerifyReport,
+                              default_actor, file_sha256, utcnow)
+
+__all__ = ["GENESIS", "Acquisition", "Case", "ChainProblem", "CustodyEntry", "Item", "Problem", "Staged",
+           "StageResult", "VerifyReport", "canonical", "check_chain", "default_actor", "file_sha256", "utcnow"]

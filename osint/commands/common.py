@@ -1,0 +1,76 @@
+"""What every command shares: finding the case, printing tables or JSON, progress bars, exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from osint.errors import OsintError
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+CaseOption = typer.Option(None, "--case", "-C", envvar="OSINT_CASE",
+                          help="Case folder. Default: the current folder or the nearest one above it holding a case.")
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of a table.")
+
+
+def open_case(path: Path | None):  # -> Case (imported lazily so `osint --help` stays instant)
+    """Open the case at `path` (or find it above the current folder), or exit with one clear line."""
+    from osint.case import Case
+
+    try:
+        return Case.open(path) if path else Case.find()
+    except OsintError as exc:
+        fail(str(exc))
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> None:
+    """Print `error: message` on stderr and exit."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def file_error(path: str, reason: str) -> None:
+    """The one line printed for an input that failed: the file, then why."""
+    err.print(f"[red]error:[/] {path}: {reason}", highlight=False, markup=True)
+
+
+def emit_json(data: Any) -> None:
+    """Write JSON to stdout (no colour, no wrapping), for scripts."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    t = Table(title=title, show_lines=False, header_style="bold")
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(*("" if v is None else str(v) for v in r))
+    out.print(t)
+
+
+@contextmanager
+def progress(description: str, total: int | None) -> Iterator[Any]:
+    """A progress bar on stderr (shown only on a terminal); yields a function advance(n=1, note="")."""
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), TextColumn("{task.fields[note]}"), console=err, transient=True,
+                   disable=not err.is_terminal)
+    with bar:
+        task = bar.add_task(description, total=total, note="")
+
+        def advance(n: int = 1, note: str = "") -> None:
+            bar.update(task, advance=n, note=note[-40:])
+
+        yield advance

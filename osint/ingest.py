@@ -1,0 +1,161 @@
+"""Ingest: bring collected files into a case, byte for byte, with where they came from.
+
+Each file is read once (copied into the case's tmp/ while it is hashed), recognised by its bytes, decoded
+to prove it is intact, and only then stored and logged. A file that fails any step leaves nothing behind,
+gets one error naming it, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from osint.case import Case, Item, default_actor
+from osint.errors import CaseError, CorruptMedia, UnsupportedMedia
+from osint.media import probe, sniff
+
+
+MEDIA_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
+                  ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".3gp"}
+
+
+@dataclass(frozen=True)
+class AddOutcome:
+    """What happened to one input path: status is "added", "new-source", "already", "failed" or "skipped"."""
+
+    path: str
+    status: str
+    sha256: str | None = None
+    media_type: str | None = None
+    format: str | None = None
+    size: int | None = None
+    error: str | None = None
+    warning: str | None = None
+
+
+@dataclass
+class AddSummary:
+    """Counts for a whole `add` run; `failed` > 0 means the run's exit code is non-zero."""
+
+    outcomes: list[AddOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+    def as_dict(self) -> dict[str, int]:
+        return {s: self.count(s) for s in ("added", "new-source", "already", "failed", "skipped")}
+
+
+def walk(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str | None]]:
+    """Yield (file, problem) for every file under `paths`, sorted; directory symlinks are not followed.
+
+    `problem` is None for a regular file (or a symlink to one) and a reason otherwise, so a loop, a
+    dangling link or an unreadable folder is reported rather than silently skipped.
+    """
+    for top in paths:
+        top = Path(top)
+        try:
+            st = top.stat()
+        except OSError as exc:
+            yield top, _os_reason(exc)
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            yield top, None if stat.S_ISREG(st.st_mode) else "not a regular file"
+            continue
+        errors: list[OSError] = []
+        for folder, dirs, files in os.walk(top, onerror=errors.append, followlinks=False):
+            dirs.sort()
+            for d in dirs:
+                if os.path.islink(os.path.join(folder, d)):
+                    yield Path(folder, d), "symbolic link to a folder: not followed"
+            for name in sorted(files):
+                path = Path(folder, name)
+                try:
+                    st = path.stat()
+                except OSError as exc:
+                    yield path, _os_reason(exc)
+                    continue
+                yield path, None if stat.S_ISREG(st.st_mode) else "not a regular file"
+        for exc in errors:
+            yield Path(exc.filename or top), _os_reason(exc)
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno == errno.ENOENT:
+        return "no such file (it may have disappeared, or be a dangling link)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", note: str = "",
+             role: str = "collected", actor: str | None = None) -> AddOutcome:
+    """Add one file to the case; never raises for a problem with the file itself."""
+    original = str(path.absolute())
+    try:
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat()
+        staged = case.stage_file(path)
+    except OSError as exc:
+        return AddOutcome(original, "failed", error=_os_reason(exc))
+    try:
+        if case.has_acquisition(staged.sha256, original, source_url, collector):
+            return AddOutcome(original, "already", staged.sha256, size=staged.size)
+        kind = sniff(staged.head)
+        existing = _existing(case, staged.sha256)
+        if existing is None:
+            info = probe(staged.tmp, kind)
+            meta, meta_error, width, height = info.metadata, info.metadata_error, info.width, info.height
+        else:  # same bytes already stored from elsewhere: only a new acquisition
+            meta, meta_error, width, height = {}, None, existing.width, existing.height
+        new_item, _ = case.add_item(staged, media_type=kind.media_type, format=kind.format, mime=kind.mime,
+                                    width=width, height=height, metadata=meta, metadata_error=meta_error,
+                                    original_path=original, original_mtime=mtime, collector=collector,
+                                    source_url=source_url, note=note, role=role, actor=actor)
+        return AddOutcome(original, "added" if new_item else "new-source", staged.sha256, kind.media_type,
+                          kind.format, staged.size, warning=meta_error)
+    except UnsupportedMedia as exc:
+        # "not ours" is skipped, unless the name claims it is media: then it is a failure worth a look
+        claims_media = path.suffix.lower() in MEDIA_SUFFIXES
+        status = "failed" if claims_media or role != "collected" else "skipped"
+        reason = f"named {path.suffix} but {exc}" if claims_media else str(exc)
+        return AddOutcome(original, status, staged.sha256, size=staged.size, error=reason)
+    except CorruptMedia as exc:
+        return AddOutcome(original, "failed", staged.sha256, size=staged.size, error=str(exc))
+    finally:
+        case.discard(staged)
+
+
+def _existing(case: Case, sha256: str) -> Item | None:
+    try:
+        return case.item(sha256)
+    except CaseError:
+        return None
+
+
+def add_paths(case: Case, paths: Iterable[Path | str], *, collector: str | None = None, source_url: str = "",
+              note: str = "", role: str = "collected", actor: str | None = None,
+              on_file: Callable[[AddOutcome], None] | None = None) -> AddSummary:
+    """Add every file under `paths`; `on_file` is called after each one (for progress and error lines)."""
+    collector = collector or default_actor()
+    summary = AddSummary()
+    for path, problem in walk(paths):
+        if problem:
+            outcome = AddOutcome(str(path.absolute()), "failed", error=problem)
+        else:
+            outcome = add_file(case, path, collector=collector, source_url=source_url, note=note, role=role,
+                               actor=actor)
+        summary.outcomes.append(outcome)
+        if on_file:
+            on_file(outcome)
+    return summary

@@ -1,0 +1,8 @@
+"""Recognising media by content, decoding (reduced-size photos, video frames with timestamps), metadata."""
+
+from osint.media.image import load_image
+from osint.media.probe import Probe, probe, read_exif
+from osint.media.sniff import HEAD_BYTES, MediaKind, sniff
+from osint.media.video import Frame, sample_frames
+
+__all__ = ["HEAD_BYTES", "Frame", "MediaKind", "Probe", "load_image", "probe", "read_exif", "sample_frames", "sniff"]

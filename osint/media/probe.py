@@ -1,0 +1,186 @@
+"""Check that a photo or video really decodes, and read its technical metadata.
+
+Validation decodes the picture (JPEG at 1/8 scale through libjpeg's DCT scaling, which still reads every
+scan, so truncation is caught at a fraction of the full cost). Pillow's global settings are never touched:
+truncated files stay errors, and Pillow's own decompression-bomb bound applies.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from osint.errors import CorruptMedia, UnsupportedMedia
+from osint.media.sniff import HEAD_BYTES, MediaKind, sniff
+
+MAX_TAGS = 2000          # hostile EXIF can declare millions of entries; we keep at most this many
+MAX_TAG_CHARS = 512      # and at most this many characters of each value
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What ingest learns about one file: its kind, size in pixels, duration, and metadata.
+
+    `metadata_error` is set when the picture decodes but its metadata is damaged or hostile; the file is
+    still good evidence and is kept.
+    """
+
+    kind: MediaKind
+    width: int
+    height: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata_error: str | None = None
+
+
+def probe(path: Path, kind: MediaKind | None = None) -> Probe:
+    """Validate `path` as a photo or video and extract its metadata.
+
+    Raises `UnsupportedMedia` for files that are not media and `CorruptMedia` for damaged ones.
+    """
+    if kind is None:
+        with open(path, "rb") as fh:
+            kind = sniff(fh.read(HEAD_BYTES))
+    if kind.media_type == "image":
+        return _probe_image(path, kind)
+    return _probe_video(path, kind)
+
+
+def _probe_image(path: Path, kind: MediaKind) -> Probe:
+    width, height, info = _decode_check(path, kind)
+    exif, error = read_exif(path)
+    meta: dict[str, Any] = {"width": width, "height": height, **info}
+    if exif:
+        meta["exif"] = exif
+    return Probe(kind, width, height, meta, error)
+
+
+def _decode_check(path: Path, kind: MediaKind) -> tuple[int, int, dict[str, Any]]:
+    """Decode the whole picture once (reduced where the format allows) and return its size."""
+    from PIL import Image
+
+    if kind.format == "heif":
+        return _decode_heif(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                width, height = im.size
+                info: dict[str, Any] = {"mode": im.mode, "frames": getattr(im, "n_frames", 1)}
+                if kind.format == "png":
+                    im.verify()  # checks every chunk CRC; the image must be reopened afterwards
+            with Image.open(path) as im:
+                if kind.format == "jpeg":
+                    im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                im.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise CorruptMedia(f"decompression bomb refused: {exc}") from None
+    except Image.UnidentifiedImageError as exc:
+        raise CorruptMedia(f"cannot decode {kind.format}: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+        raise CorruptMedia(f"damaged {kind.format}: {_short(exc)}") from None
+    except MemoryError:
+        raise CorruptMedia(f"damaged {kind.format}: decoding needs more memory than is sane") from None
+    return width, height, info
+
+
+def _decode_heif(path: Path) -> tuple[int, int, dict[str, Any]]:
+    import pillow_heif
+
+    try:
+        heif = pillow_heif.open_heif(str(path), convert_hdr_to_8bit=True)
+        width, height = heif.size
+        if width * height > 2 * 89_478_485:
+            raise CorruptMedia(f"decompression bomb refused: {width}x{height} pixels")
+        _ = heif.data  # forces a full decode
+        return width, height, {"mode": heif.mode, "frames": len(heif)}
+    except CorruptMedia:
+        raise
+    except (RuntimeError, ValueError, OSError, MemoryError) as exc:
+        raise CorruptMedia(f"damaged heif: {_short(exc)}") from None
+
+
+def read_exif(path: Path) -> tuple[dict[str, str], str | None]:
+    """EXIF tags as printable strings (bounded in number and length), and an error text if parsing failed.
+
+    exifread is defensive but not infallible on hostile files: any exception is data, not a crash.
+    """
+    import exifread
+
+    with _captured_log("exifread") as warnings_seen:
+        try:
+            with open(path, "rb") as fh:
+                tags = exifread.process_file(fh, details=False, extract_thumbnail=False)
+        except Exception as exc:  # noqa: BLE001 - hostile metadata may raise anything; it must not stop ingest
+            return {}, f"EXIF unreadable: {type(exc).__name__}: {_short(exc)}"
+    out: dict[str, str] = {}
+    error = "EXIF damaged: " + "; ".join(dict.fromkeys(warnings_seen))[:300] if warnings_seen else None
+    for i, (name, value) in enumerate(tags.items()):
+        if i >= MAX_TAGS:
+            error = f"EXIF has more than {MAX_TAGS} tags; the rest were ignored"
+            break
+        if "Thumbnail" in name and name.startswith("JPEG"):
+            continue
+        try:
+            text = str(value)
+        except Exception as exc:  # noqa: BLE001 - same reason as above
+            text = f"<unprintable: {type(exc).__name__}>"
+        out[name] = text[:MAX_TAG_CHARS]
+    return out, error
+
+
+@contextmanager
+def _captured_log(name: str) -> Iterator[list[str]]:
+    """Collect a library logger's warnings into a list for the duration, instead of printing them."""
+    seen: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                seen.append(record.getMessage()[:120])
+
+    logger = logging.getLogger(name)
+    handler, propagate = _Keep(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _probe_video(path: Path, kind: MediaKind) -> Probe:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise CorruptMedia(f"cannot open {kind.format} video")
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise CorruptMedia(f"{kind.format} video has no decodable frame")
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
+        height, width = frame.shape[:2]
+    finally:
+        cap.release()
+    codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ") if fourcc else ""
+    duration = frames / fps if fps > 0 and frames > 0 and math.isfinite(fps) else None
+    meta = {"width": width, "height": height, "fps": round(fps, 3), "frame_count": frames,
+            "duration_s": round(duration, 3) if duration else None, "codec": codec}
+    return Probe(kind, width, height, meta, None)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+__all__ = ["Probe", "probe", "read_exif", "CorruptMedia", "UnsupportedMedia"]

@@ -1,0 +1,133 @@
+"""The one shape every batch stage runs in: ask the case what is missing, compute it, write it back.
+
+A stage supplies a pure `compute(path) -> result` (a top-level function, so it can be sent to another
+process or machine). `run_stage` asks the case for items lacking a result for (stage, version), computes
+them through an executor (in this process or a local process pool), and writes results back in chunks,
+each chunk one transaction with one custody entry. Kill it at any point and run it again: finished chunks
+are cached, the rest is computed, nothing is duplicated. Only this coordinating process writes the case.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from osint.case import Case, Item
+from osint.errors import OsintError
+
+Compute = Callable[[Path], Any]
+
+
+class Executor(Protocol):
+    """Runs `fn(arg)` for each arg and yields (arg, result, error) as they finish, in any order."""
+
+    def run(self, fn: Callable[[Any], Any], args: Sequence[Any]) -> Iterator[tuple[Any, Any, str | None]]: ...
+
+
+def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
+    """Run one computation, turning any failure into an error text (a damaged input is data, not a crash)."""
+    try:
+        return fn(arg), None
+    except OsintError as exc:
+        return None, str(exc)
+    except MemoryError:
+        return None, "ran out of memory on this input"
+    except Exception as exc:  # noqa: BLE001 - one bad input must not stop a batch of thousands
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+class InlineExecutor:
+    """Computes in this process, one item at a time: simplest to debug, no start-up cost."""
+
+    def run(self, fn: Callable[[Any], Any], args: Sequence[Any]) -> Iterator[tuple[Any, Any, str | None]]:
+        for arg in args:
+            yield (arg, *_call(fn, arg))
+
+
+class PoolExecutor:
+    """A local process pool with `workers` processes and a bounded number of tasks in flight."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or os.cpu_count() or 1
+
+    def run(self, fn: Callable[[Any], Any], args: Sequence[Any]) -> Iterator[tuple[Any, Any, str | None]]:
+        with ProcessPoolExecutor(self.workers) as pool:
+            todo = iter(args)
+            running: dict[Future[tuple[Any, str | None]], Any] = {}
+            for arg in todo:
+                running[pool.submit(_call, fn, arg)] = arg
+                if len(running) >= self.workers * 4:
+                    break
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    arg = running.pop(fut)
+                    try:
+                        result, error = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - a worker that died takes only its item down
+                        result, error = None, f"worker failed: {type(exc).__name__}: {exc}"
+                    yield arg, result, error
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        running[pool.submit(_call, fn, nxt)] = nxt
+
+
+def executor_for(workers: int | None) -> Executor:
+    """In-process for one worker, a local process pool for more (None: all cores)."""
+    if workers is not None and workers <= 1:
+        return InlineExecutor()
+    return PoolExecutor(workers)
+
+
+def to_plain(value: Any) -> Any:
+    """Dataclasses (and lists/tuples/dicts of them) as JSON-ready plain data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class StageRun:
+    """What one `run_stage` call did: computed now, taken from the cache, failed (sha256 -> error)."""
+
+    stage: str
+    version: str
+    computed: int = 0
+    cached: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def run_stage(case: Case, stage: str, version: str, compute: Compute, items: Iterable[Item], *,
+              executor: Executor | None = None, chunk: int = 32, actor: str | None = None,
+              details: dict[str, Any] | None = None,
+              on_item: Callable[[Item, Any, str | None], None] | None = None) -> StageRun:
+    """Compute `compute(original path)` for every item lacking a (stage, version) result and store it."""
+    items = list(items)
+    todo = case.pending(stage, version, items)
+    run = StageRun(stage, version, cached=len(items) - len(todo))
+    by_path = {case.object_path(it.sha256): it for it in todo}
+    batch: list[tuple[str, Any, str | None]] = []
+    for path, result, error in (executor or InlineExecutor()).run(compute, list(by_path)):
+        item = by_path[path]
+        data = to_plain(result)
+        batch.append((item.sha256, data, error))
+        if error:
+            run.errors[item.sha256] = error
+        else:
+            run.computed += 1
+        if on_item:
+            on_item(item, data, error)
+        if len(batch) >= chunk:
+            case.put_results(stage, version, batch, actor=actor, details=details)
+            batch = []
+    case.put_results(stage, version, batch, actor=actor, details=details)
+    return run
