@@ -74,3 +74,21 @@ def progress(description: str, total: int | None) -> Iterator[Any]:
             bar.update(task, advance=n, note=note[-40:])
 
         yield advance
+
+
+WorkersOption = typer.Option(None, "--workers", "-w", min=1,
+                             help="Local worker processes (default: all cores; 1 computes in this process).")
+ClusterOption = typer.Option(None, "--cluster", envvar="OSINT_CLUSTER",
+                             help="Address of a Dask scheduler (tcp://host:8786). Workers there read the "
+                                  "originals by path, so they need the case folder on shared storage.")
+
+
+def make_executor(workers: int | None, cluster: str | None):  # -> osint.pipeline.Executor
+    """The executor a batch command runs on: a Dask cluster if given, else a local pool or in-process."""
+    if cluster:
+        from osint.cluster import DaskExecutor
+
+        return DaskExecutor(cluster)
+    from osint.pipeline import executor_for
+
+    return executor_for(workers)
