@@ -1,0 +1,44 @@
+"""Fixtures shared by every test package: the real data set (skipped when absent) and fresh cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """`../shared/data` beside the checkout; tests that need it skip cleanly where it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED
+
+
+@pytest.fixture
+def case(tmp_path: Path):
+    """A fresh, empty case in a temporary folder."""
+    from osint.case import Case
+
+    c = Case.create(tmp_path / "case", actor="tester")
+    yield c
+    c.close()
+
+
+def make_photo(path: Path, seed: int = 0, size: tuple[int, int] = (320, 240), quality: int = 90) -> Path:
+    """Write a random-but-structured JPEG (smooth gradients plus blocks), different for each seed."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    h, w = size[1], size[0]
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([(x * rng.uniform(0.2, 1.0) + y * rng.uniform(0.2, 1.0)) % 256 for _ in range(3)], -1)
+    for _ in range(6):
+        x0, y0 = rng.integers(0, w - 20), rng.integers(0, h - 20)
+        base[y0:y0 + rng.integers(10, h // 2), x0:x0 + rng.integers(10, w // 2)] = rng.integers(0, 255, 3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(base.astype(np.uint8)).save(path, quality=quality)
+    return path
