@@ -109,6 +109,8 @@ def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", no
     except OSError as exc:
         return AddOutcome(original, "failed", error=_os_reason(exc))
     try:
+        if staged.size == 0:
+            return AddOutcome(original, "failed", staged.sha256, size=0, error="empty file (0 bytes)")
         if case.has_acquisition(staged.sha256, original, source_url, collector):
             return AddOutcome(original, "already", staged.sha256, size=staged.size)
         kind = sniff(staged.head)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from osint.errors import CorruptMedia, UnsupportedMedia
+from osint.media.exif_check import exif_anomalies
 from osint.media.sniff import HEAD_BYTES, MediaKind, sniff
 
 MAX_TAGS = 2000          # hostile EXIF can declare millions of entries; we keep at most this many
@@ -52,26 +53,35 @@ def probe(path: Path, kind: MediaKind | None = None) -> Probe:
 
 
 def _probe_image(path: Path, kind: MediaKind) -> Probe:
-    width, height, info = _decode_check(path, kind)
+    width, height, info, raw_exif, decoder_warnings = _decode_check(path, kind)
     exif, error = read_exif(path)
+    problems = [error] if error else []
+    if raw_exif:
+        problems += exif_anomalies(raw_exif)
+    problems += decoder_warnings
     meta: dict[str, Any] = {"width": width, "height": height, **info}
     if exif:
         meta["exif"] = exif
-    return Probe(kind, width, height, meta, error)
+    return Probe(kind, width, height, meta, "; ".join(problems)[:1000] if problems else None)
 
 
-def _decode_check(path: Path, kind: MediaKind) -> tuple[int, int, dict[str, Any]]:
-    """Decode the whole picture once (reduced where the format allows) and return its size."""
+def _decode_check(path: Path, kind: MediaKind) -> tuple[int, int, dict[str, Any], bytes | None, list[str]]:
+    """Decode the whole picture once (reduced where the format allows).
+
+    Returns its size, basic facts, the raw EXIF block if any, and the decoder's warnings about metadata.
+    """
     from PIL import Image
 
     if kind.format == "heif":
         return _decode_heif(path)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 width, height = im.size
                 info: dict[str, Any] = {"mode": im.mode, "frames": getattr(im, "n_frames", 1)}
+                raw_exif = im.info.get("exif") if kind.format != "tiff" else None
                 if kind.format == "png":
                     im.verify()  # checks every chunk CRC; the image must be reopened afterwards
             with Image.open(path) as im:
@@ -86,10 +96,11 @@ def _decode_check(path: Path, kind: MediaKind) -> tuple[int, int, dict[str, Any]
         raise CorruptMedia(f"damaged {kind.format}: {_short(exc)}") from None
     except MemoryError:
         raise CorruptMedia(f"damaged {kind.format}: decoding needs more memory than is sane") from None
-    return width, height, info
+    notes = list(dict.fromkeys(f"decoder: {w.message}"[:160] for w in caught))
+    return width, height, info, raw_exif if isinstance(raw_exif, bytes) else None, notes
 
 
-def _decode_heif(path: Path) -> tuple[int, int, dict[str, Any]]:
+def _decode_heif(path: Path) -> tuple[int, int, dict[str, Any], bytes | None, list[str]]:
     import pillow_heif
 
     try:
@@ -98,7 +109,8 @@ def _decode_heif(path: Path) -> tuple[int, int, dict[str, Any]]:
         if width * height > 2 * 89_478_485:
             raise CorruptMedia(f"decompression bomb refused: {width}x{height} pixels")
         _ = heif.data  # forces a full decode
-        return width, height, {"mode": heif.mode, "frames": len(heif)}
+        raw_exif = heif.info.get("exif")
+        return width, height, {"mode": heif.mode, "frames": len(heif)}, raw_exif or None, []
     except CorruptMedia:
         raise
     except (RuntimeError, ValueError, OSError, MemoryError) as exc:
