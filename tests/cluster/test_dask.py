@@ -1,0 +1,162 @@
+"""Batch stages on a Dask LocalCluster (2 worker processes): same results as in-process, nothing lost when
+a worker dies, resumable when the coordinator stops."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from osint.case import Case
+from osint.errors import OsintError
+from osint.ingest import add_paths
+from osint.pipeline import InlineExecutor, run_stage
+from tests.conftest import make_photo
+
+distributed = pytest.importorskip("distributed", reason="Dask is not installed (pip install 'osint[cluster]')")
+
+from osint.cluster import ClusterError, DaskExecutor  # noqa: E402 - only once Dask is known to be there
+
+PHOTOS = 20
+
+
+@dataclass(frozen=True)
+class Digest:
+    sha256: str
+    mean: list[float]
+    shape: list[int]
+
+
+def digest(path: Path) -> Digest:
+    """Real work from the original's content: its SHA-256 and the mean colour of the decoded photo."""
+    from osint.media import load_image
+
+    image = load_image(path, max_side=64)
+    return Digest(hashlib.sha256(path.read_bytes()).hexdigest(), [round(float(m), 6) for m in
+                                                                  image.reshape(-1, 3).mean(0)], list(image.shape))
+
+
+def digest_or_die(path: Path, victim: str, marker: Path, every_time: bool = False) -> Digest:
+    """`digest`, except that the worker computing `victim` dies abruptly (once, or every time)."""
+    if path.name == victim and (every_time or not marker.exists()):
+        marker.touch()
+        os._exit(1)
+    return digest(path)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two single-threaded worker processes; a task may kill one worker and still be rescheduled once."""
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB",
+                                      dashboard_address=None, silence_logs=50) as lc:
+            yield lc
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    """Generated photos plus one tiny video (which `digest` refuses: an error that must travel as data)."""
+    import cv2
+    import numpy as np
+
+    folder = tmp_path_factory.mktemp("photos")
+    for seed in range(PHOTOS):
+        make_photo(folder / f"p{seed}.jpg", seed=seed, size=(160 + seed, 120))
+    video = cv2.VideoWriter(str(folder / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5, (64, 48))
+    for i in range(5):
+        video.write(np.full((48, 64, 3), i * 40, np.uint8))
+    video.release()
+    return folder
+
+
+def filled(root: Path, photos: Path) -> Case:
+    case = Case.create(root, actor="tester")
+    add_paths(case, [photos], collector="tester")
+    assert len(case.items()) == PHOTOS + 1
+    return case
+
+
+def stored(case: Case, stage: str) -> dict[str, tuple[object, str | None]]:
+    rows = case.results(stage, "1")
+    assert len(rows) == len({r.sha256 for r in rows})
+    return {r.sha256: (r.data, r.error) for r in rows}
+
+
+def logged_items(case: Case, stage: str) -> list[str]:
+    """Every item named by the stage's custody entries, once per entry that names it."""
+    return [sha for e in case.custody() if e.action == f"analyse:{stage}" for sha in e.inputs["items"]]
+
+
+@pytest.mark.parametrize("ship_bytes", [False, True], ids=["shared-path", "shipped-bytes"])
+def test_cluster_results_equal_in_process_results(tmp_path, photos, cluster, ship_bytes):
+    local, remote = filled(tmp_path / "local", photos), filled(tmp_path / "remote", photos)
+    a = run_stage(local, "digest", "1", digest, local.items(), executor=InlineExecutor(), chunk=4)
+    b = run_stage(remote, "digest", "1", digest, remote.items(), executor=DaskExecutor(cluster, ship_bytes=ship_bytes),
+                  chunk=4)
+    assert (a.computed, len(a.errors)) == (b.computed, len(b.errors)) == (PHOTOS, 1)
+    assert stored(local, "digest") == stored(remote, "digest")
+    (error,) = b.errors.values()
+    assert "video" in error and "/tmp" not in error  # shipped bytes: no worker temp path in the message
+    assert sorted(logged_items(remote, "digest")) == sorted(it.sha256 for it in remote.items())
+    assert remote.verify().ok
+
+
+def test_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path, photos, cluster):
+    case = filled(tmp_path / "case", photos)
+    victim = case.items(media_type="image")[PHOTOS // 2].sha256
+    marker = tmp_path / "died"
+    compute = functools.partial(digest_or_die, victim=victim, marker=marker)
+    run = run_stage(case, "digest", "1", compute, case.items(), executor=DaskExecutor(cluster), chunk=4)
+    assert marker.exists(), "the worker computing the victim did not die"
+    assert (run.computed, len(run.errors)) == (PHOTOS, 1)
+    results = stored(case, "digest")
+    assert set(results) == {it.sha256 for it in case.items()}
+    assert results[victim][1] is None and results[victim][0]["sha256"] == victim
+    logged = logged_items(case, "digest")
+    assert sorted(logged) == sorted(results)  # each item in exactly one custody entry
+    assert case.verify().ok
+
+
+def test_item_that_always_kills_its_worker_becomes_that_items_error(tmp_path, photos, cluster):
+    case = filled(tmp_path / "case", photos)
+    victim = case.items(media_type="image")[0].sha256
+    compute = functools.partial(digest_or_die, victim=victim, marker=tmp_path / "died", every_time=True)
+    run = run_stage(case, "digest", "1", compute, case.items(), executor=DaskExecutor(cluster, resubmits=0))
+    assert "killed the Dask worker" in run.errors[victim]
+    assert run.computed == PHOTOS - 1 and len(stored(case, "digest")) == PHOTOS + 1
+
+
+def test_coordinator_stopped_mid_run_resumes_where_it_stopped(tmp_path, photos, cluster):
+    case = filled(tmp_path / "case", photos)
+    seen: list[str] = []
+
+    def stop_after_ten(item, data, error):
+        seen.append(item.sha256)
+        if len(seen) == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_stage(case, "digest", "1", digest, case.items(), executor=DaskExecutor(cluster), chunk=4,
+                  on_item=stop_after_ten)
+    kept = len(stored(case, "digest"))
+    assert kept == 8  # two whole chunks written; the unwritten two are recomputed
+    again = run_stage(case, "digest", "1", digest, case.items(), executor=DaskExecutor(cluster), chunk=4)
+    assert again.cached == kept and again.computed + len(again.errors) == PHOTOS + 1 - kept
+    assert sorted(logged_items(case, "digest")) == sorted(it.sha256 for it in case.items())
+
+
+def test_worker_that_cannot_read_the_case_stops_the_run_instead_of_storing_errors(tmp_path, cluster):
+    missing = tmp_path / "not-on-shared-storage.jpg"
+    with pytest.raises(ClusterError, match="shared storage|same path"):
+        list(DaskExecutor(cluster).run(digest, [missing]))
+
+
+def test_unreachable_scheduler_is_one_clear_error():
+    with pytest.raises(OsintError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        list(DaskExecutor("tcp://127.0.0.1:9", connect_timeout_s=1).run(digest, [Path("x")]))
