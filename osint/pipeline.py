@@ -109,8 +109,12 @@ class StageRun:
 def run_stage(case: Case, stage: str, version: str, compute: Compute, items: Iterable[Item], *,
               executor: Executor | None = None, chunk: int = 32, actor: str | None = None,
               details: dict[str, Any] | None = None,
-              on_item: Callable[[Item, Any, str | None], None] | None = None) -> StageRun:
-    """Compute `compute(original path)` for every item lacking a (stage, version) result and store it."""
+              on_item: Callable[[Item, Any, str | None], None] | None = None,
+              keep: Callable[[Item, Any], Any] | None = None) -> StageRun:
+    """Compute `compute(original path)` for every item lacking a (stage, version) result and store it.
+
+    `keep(item, data)`, run here in the coordinating process, turns a computed result into what is stored
+    (e.g. moves image bytes into the case's derived files and keeps their hashes)."""
     items = list(items)
     todo = case.pending(stage, version, items)
     run = StageRun(stage, version, cached=len(items) - len(todo))
@@ -119,6 +123,8 @@ def run_stage(case: Case, stage: str, version: str, compute: Compute, items: Ite
     for path, result, error in (executor or InlineExecutor()).run(compute, list(by_path)):
         item = by_path[path]
         data = to_plain(result)
+        if keep is not None and error is None:
+            data = keep(item, data)
         batch.append((item.sha256, data, error))
         if error:
             run.errors[item.sha256] = error
