@@ -226,8 +226,9 @@ class Case:
     def _connect(cls, root: Path, info: dict[str, Any]) -> Case:
         for sub in ("objects", "derived", "tmp"):
             (root / sub).mkdir(exist_ok=True)
-        for leftover in (root / "tmp").iterdir():  # partial copies of a killed run
-            leftover.unlink(missing_ok=True)
+        for leftover in (root / "tmp").iterdir():  # partial copies of a killed run (not of a live one)
+            if not _pid_alive(leftover.name.split("-", 1)[0]):
+                leftover.unlink(missing_ok=True)
         db = sqlite3.connect(root / "case.db", isolation_level=None, timeout=60)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
@@ -269,7 +270,7 @@ class Case:
 
     def stage_file(self, src: Path, head_bytes: int = 64) -> Staged:
         """Copy `src` into tmp/ while hashing it, reading it exactly once. Raises OSError if unreadable."""
-        tmp = self.root / "tmp" / f"{uuid.uuid4().hex}.part"
+        tmp = self._tmp_name()
         digest = hashlib.sha256()
         size = 0
         head = b""
@@ -287,6 +288,10 @@ class Case:
             tmp.unlink(missing_ok=True)
             raise
         return Staged(digest.hexdigest(), size, tmp, head)
+
+    def _tmp_name(self) -> Path:
+        """A fresh partial-file name in tmp/, prefixed by our PID so other processes leave it alone."""
+        return self.root / "tmp" / f"{os.getpid()}-{uuid.uuid4().hex}.part"
 
     def discard(self, staged: Staged) -> None:
         staged.tmp.unlink(missing_ok=True)
@@ -386,7 +391,7 @@ class Case:
         dest = self.derived_path(sha, suffix)
         if not dest.exists():
             dest.parent.mkdir(exist_ok=True)
-            tmp = self.root / "tmp" / f"{uuid.uuid4().hex}.part"
+            tmp = self._tmp_name()
             tmp.write_bytes(data)
             os.replace(tmp, dest)
         return sha
@@ -523,6 +528,17 @@ class Case:
             if progress:
                 progress(i + 1, len(items))
         return VerifyReport(entries=len(rows), objects=len(items), head=self.head(), problems=problems)
+
+
+def _pid_alive(pid: str) -> bool:
+    """Whether the process that wrote a tmp/ file may still be writing it."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def file_sha256(path: Path | str) -> str:

@@ -123,3 +123,12 @@ def test_open_and_find(tmp_path: Path, filled: Case) -> None:
         Case.open(tmp_path / "nowhere")
     with pytest.raises(CaseError):
         Case.create(filled.root)
+
+
+def test_opening_a_case_spares_partial_files_of_a_live_process(case: Case) -> None:
+    live = case._tmp_name()
+    live.write_bytes(b"partial copy of a running add")
+    dead = case.root / "tmp" / "999999999-0123.part"
+    dead.write_bytes(b"left by a killed run")
+    Case.open(case.root).close()
+    assert live.exists() and not dead.exists()
