@@ -17,7 +17,7 @@ from pathlib import Path
 
 from osint.case import Case, Item, default_actor
 from osint.errors import CaseError, CorruptMedia, UnsupportedMedia
-from osint.media import probe, sniff
+from osint.media import HEAD_BYTES, probe, sniff
 
 
 MEDIA_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
@@ -101,19 +101,27 @@ def _os_reason(exc: OSError) -> str:
 
 def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", note: str = "",
              role: str = "collected", actor: str | None = None) -> AddOutcome:
-    """Add one file to the case; never raises for a problem with the file itself."""
+    """Add one file to the case; never raises for a problem with the file itself.
+
+    The first bytes are sniffed before anything is copied, so a huge file that is not media costs nothing.
+    """
     original = str(path.absolute())
     try:
         mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat()
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+        if not head:
+            return AddOutcome(original, "failed", size=0, error="empty file (0 bytes)")
+        sniff(head)
         staged = case.stage_file(path)
     except OSError as exc:
         return AddOutcome(original, "failed", error=_os_reason(exc))
+    except UnsupportedMedia as exc:
+        return _not_media(original, path, role, exc)
     try:
-        if staged.size == 0:
-            return AddOutcome(original, "failed", staged.sha256, size=0, error="empty file (0 bytes)")
         if case.has_acquisition(staged.sha256, original, source_url, collector):
             return AddOutcome(original, "already", staged.sha256, size=staged.size)
-        kind = sniff(staged.head)
+        kind = sniff(staged.head)  # the bytes actually copied decide, should the file have changed meanwhile
         existing = _existing(case, staged.sha256)
         if existing is None:
             info = probe(staged.tmp, kind)
@@ -127,15 +135,19 @@ def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", no
         return AddOutcome(original, "added" if new_item else "new-source", staged.sha256, kind.media_type,
                           kind.format, staged.size, warning=meta_error)
     except UnsupportedMedia as exc:
-        # "not ours" is skipped, unless the name claims it is media: then it is a failure worth a look
-        claims_media = path.suffix.lower() in MEDIA_SUFFIXES
-        status = "failed" if claims_media or role != "collected" else "skipped"
-        reason = f"named {path.suffix} but {exc}" if claims_media else str(exc)
-        return AddOutcome(original, status, staged.sha256, size=staged.size, error=reason)
+        return _not_media(original, path, role, exc)
     except CorruptMedia as exc:
         return AddOutcome(original, "failed", staged.sha256, size=staged.size, error=str(exc))
     finally:
         case.discard(staged)
+
+
+def _not_media(original: str, path: Path, role: str, exc: UnsupportedMedia) -> AddOutcome:
+    """'Not ours' is skipped, unless the name claims it is media (or it was given as a reference): a failure."""
+    claims_media = path.suffix.lower() in MEDIA_SUFFIXES
+    status = "failed" if claims_media or role != "collected" else "skipped"
+    reason = f"named {path.suffix} but {exc}" if claims_media else str(exc)
+    return AddOutcome(original, status, error=reason)
 
 
 def _existing(case: Case, sha256: str) -> Item | None:
