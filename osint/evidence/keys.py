@@ -1,0 +1,213 @@
+"""Signing keys: Ed25519 key pairs that belong to a person (not a case), private half encrypted at rest.
+
+A key file is JSON in $OSINT_HOME/keys/ (default ~/.config/osint/keys/), mode 0600: the holder's name and
+role, the public key, and the private key as PKCS#8 PEM encrypted with the passphrase (cryptography's
+best available scheme). The fingerprint is SHA-256 of the 32 raw public-key bytes, shown in groups of 4
+hex digits; it is what a recipient compares over a second channel (phone, letter) to trust a signer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from osint.case import utcnow
+from osint.errors import OsintError
+
+KEY_FORMAT = "osint-signing-key/1"
+EVIDENCE_LEAD = "evidence-lead"
+ROLES = (EVIDENCE_LEAD, "volunteer")
+
+
+class KeyProblem(OsintError):
+    """A key is missing, ambiguous, unreadable, or the passphrase is wrong."""
+
+
+def osint_home() -> Path:
+    """Per-person settings folder: $OSINT_HOME, else ~/.config/osint."""
+    return Path(os.environ.get("OSINT_HOME") or Path.home() / ".config" / "osint")
+
+
+def keys_dir() -> Path:
+    return osint_home() / "keys"
+
+
+def fingerprint(public_raw: bytes) -> str:
+    """SHA-256 of the raw 32-byte public key, as 16 groups of 4 hex digits."""
+    digest = hashlib.sha256(public_raw).hexdigest()
+    return " ".join(digest[i:i + 4] for i in range(0, 64, 4))
+
+
+def normalise_fingerprint(text: str) -> str:
+    """Fingerprint or prefix as plain lower-case hex (spaces and colons dropped)."""
+    return re.sub(r"[\s:]", "", text).lower()
+
+
+def public_pem(public_raw: bytes) -> bytes:
+    """The public key as standard SubjectPublicKeyInfo PEM (what `openssl pkeyutl -pubin` reads)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    return Ed25519PublicKey.from_public_bytes(public_raw).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def load_public(data: bytes) -> bytes:
+    """Raw 32-byte Ed25519 public key from PEM (as `keys export-public` writes it); raises KeyProblem."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise KeyProblem(f"not a PEM public key: {exc}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise KeyProblem("the public key is not an Ed25519 key")
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def verify_signature(public_raw: bytes, signature: bytes, message: bytes) -> bool:
+    """True when `signature` is a valid Ed25519 signature of `message` by the key `public_raw`."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(public_raw).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A stored key pair's public facts; the private key stays encrypted in `path`."""
+
+    name: str
+    role: str
+    created_at: str
+    public_key: bytes
+    path: Path
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.public_key)
+
+    def public_pem(self) -> bytes:
+        return public_pem(self.public_key)
+
+
+@dataclass(frozen=True)
+class Signer:
+    """An unlocked key: signs with its private key; carries the holder's name and role."""
+
+    info: KeyInfo
+    _private: object
+
+    def sign(self, message: bytes) -> bytes:
+        """Detached Ed25519 signature (64 bytes) over `message`."""
+        return self._private.sign(message)  # type: ignore[attr-defined]
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:60] or "key"
+
+
+def create_key(name: str, passphrase: str, role: str = EVIDENCE_LEAD, folder: Path | None = None) -> KeyInfo:
+    """Make a new Ed25519 key pair for `name`, encrypt its private half with `passphrase`, save it (0600)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if not name.strip():
+        raise KeyProblem("a key needs the holder's name (--name)")
+    if role not in ROLES:
+        raise KeyProblem(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if not passphrase:
+        raise KeyProblem("an empty passphrase would leave the private key unprotected")
+    if any(k.name == name for k in list_keys(folder)):
+        raise KeyProblem(f"a key named {name!r} already exists")
+    private = Ed25519PrivateKey.generate()
+    raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.BestAvailableEncryption(passphrase.encode("utf-8")))
+    folder = folder or keys_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{_slug(name)}-{hashlib.sha256(raw).hexdigest()[:8]}.key"
+    doc = {"format": KEY_FORMAT, "name": name, "role": role, "created_at": utcnow(),
+           "public_key": base64.b64encode(raw).decode(), "private_key_pem": pem.decode("ascii")}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(doc, fh, indent=2)
+        fh.write("\n")
+    os.chmod(path, 0o600)
+    return _info(path, doc)
+
+
+def _info(path: Path, doc: dict) -> KeyInfo:
+    return KeyInfo(name=doc["name"], role=doc["role"], created_at=doc["created_at"],
+                   public_key=base64.b64decode(doc["public_key"]), path=path)
+
+
+def _read(path: Path) -> dict:
+    try:
+        doc = json.loads(path.read_text())
+        if doc.get("format") != KEY_FORMAT:
+            raise ValueError(f"format is {doc.get('format')!r}, expected {KEY_FORMAT}")
+        return doc
+    except (OSError, ValueError) as exc:
+        raise KeyProblem(f"{path}: not a readable osint key: {exc}") from None
+
+
+def list_keys(folder: Path | None = None) -> list[KeyInfo]:
+    """The keys stored in `folder` (default: $OSINT_HOME/keys), sorted by name."""
+    folder = folder or keys_dir()
+    if not folder.is_dir():
+        return []
+    return sorted((_info(p, _read(p)) for p in sorted(folder.glob("*.key"))), key=lambda k: (k.name, k.path))
+
+
+def find_key(which: str | None, folder: Path | None = None) -> KeyInfo:
+    """The key named `which` (holder name, fingerprint prefix, or a key file path); the only key if None."""
+    if which and Path(which).is_file():
+        path = Path(which)
+        return _info(path, _read(path))
+    keys = list_keys(folder)
+    if not keys:
+        raise KeyProblem(f"no keys in {folder or keys_dir()} (run `osint keys init --name ...`)")
+    if which is None:
+        if len(keys) > 1:
+            raise KeyProblem("several keys exist; name one with --key (holder name or fingerprint)")
+        return keys[0]
+    hexpart = normalise_fingerprint(which)
+    hits = [k for k in keys if k.name == which]
+    if not hits and len(hexpart) >= 4 and re.fullmatch(r"[0-9a-f]+", hexpart):
+        hits = [k for k in keys if normalise_fingerprint(k.fingerprint).startswith(hexpart)]
+    if not hits:
+        raise KeyProblem(f"no key named or fingerprinted {which!r} (see `osint keys ls`)")
+    if len(hits) > 1:
+        raise KeyProblem(f"{which!r} matches several keys; give the fingerprint")
+    return hits[0]
+
+
+def unlock(info: KeyInfo, passphrase: str) -> Signer:
+    """Decrypt the private key with `passphrase`; a wrong passphrase raises one clear KeyProblem."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    doc = _read(info.path)
+    try:
+        private = serialization.load_pem_private_key(doc["private_key_pem"].encode("ascii"),
+                                                     password=passphrase.encode("utf-8"))
+    except (ValueError, TypeError):
+        raise KeyProblem(f"wrong passphrase for key {info.name!r} ({info.path})") from None
+    if not isinstance(private, Ed25519PrivateKey):
+        raise KeyProblem(f"{info.path} does not hold an Ed25519 private key")
+    raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    if raw != info.public_key:
+        raise KeyProblem(f"{info.path}: the private key does not belong to the public key recorded with it")
+    return Signer(info, private)

@@ -1,0 +1,128 @@
+"""Which items go into a bundle: by SHA-256 prefix, by person, by duplicate group, or all.
+
+Stages are read generically (no stage package is imported): a person's items are those whose stored
+results or records name the person's id as a value, plus item hashes the person's records list (reference
+photos); a group's members are the item hashes in a record of a "group"/"dupe" kind keyed by the group id,
+or the items whose results carry that id under a "group"/"group_id" key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from osint.case import Case, Item
+from osint.errors import CaseError
+
+SHA_RE = re.compile(r"[0-9a-f]{64}")
+PERSON_KIND = "person"
+GROUP_KEYS = ("group", "group_id")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The items to export, how they were chosen (shown in the bundle) and the persons it concerns."""
+
+    items: tuple[Item, ...]
+    how: str
+    persons: tuple[str, ...] = ()
+
+
+def strings(obj: Any) -> Iterator[str]:
+    """Every string value (and dict key) inside JSON-plain data."""
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield str(k)
+            yield from strings(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from strings(v)
+
+
+def shas_in(obj: Any) -> set[str]:
+    """Every 64-hex-digit string (a SHA-256) found inside data, also inside longer strings such as paths."""
+    return {m for s in strings(obj) for m in SHA_RE.findall(s.lower())}
+
+
+def _values_under(obj: Any, keys: Sequence[str]) -> Iterator[Any]:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in keys:
+                yield v
+            yield from _values_under(v, keys)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _values_under(v, keys)
+
+
+def all_records(case: Case) -> list[tuple[str, str, Any]]:
+    """Every (kind, key, data) record of the case, sorted (read directly: stages own their kinds)."""
+    return [(k, key, json.loads(d)) for k, key, d in
+            case.db.execute("SELECT kind, key, data FROM records ORDER BY kind, key")]
+
+
+def _result_rows(case: Case, like: str) -> Iterator[tuple[str, Any]]:
+    for sha, data in case.db.execute("SELECT sha256, data FROM results WHERE data LIKE ? ORDER BY sha256",
+                                     (like,)):
+        yield sha, json.loads(data)
+
+
+def _items_by_sha(case: Case, shas: set[str]) -> list[Item]:
+    known = {it.sha256: it for it in case.items(role=None)}
+    return [known[s] for s in sorted(shas) if s in known]
+
+
+def select_items(case: Case, *, prefixes: Sequence[str] = (), person: str | None = None,
+                 group: str | None = None, everything: bool = False) -> Selection:
+    """Resolve exactly one way of choosing items; raises CaseError with a clear reason if none match."""
+    chosen = sum([bool(prefixes), person is not None, group is not None, everything])
+    if chosen != 1:
+        raise CaseError("choose the items with exactly one of --items, --person, --group or --all")
+    if everything:
+        items = case.items(role=None)
+        if not items:
+            raise CaseError("the case holds no items")
+        return Selection(tuple(items), "all items")
+    if prefixes:
+        found = {it.sha256: it for it in (case.item(p) for p in prefixes)}
+        return Selection(tuple(found[s] for s in sorted(found)), "items " + ", ".join(sorted(prefixes)))
+    if person is not None:
+        return _by_person(case, person)
+    return _by_group(case, str(group))
+
+
+def _by_person(case: Case, person: str) -> Selection:
+    shas: set[str] = set()
+    quoted = json.dumps(person)[1:-1]
+    for sha, data in _result_rows(case, f'%"{quoted}"%'):
+        if person in strings(data):
+            shas.add(sha)
+    for kind, key, data in all_records(case):
+        if key == person or person in strings(data):
+            shas |= shas_in(data) | shas_in(key)
+    items = _items_by_sha(case, shas)
+    if not items:
+        known = sorted(case.records(PERSON_KIND))
+        hint = f" (persons in the case: {', '.join(known[:10])})" if known else " (no persons recorded yet)"
+        raise CaseError(f"no item in the case is linked to person {person!r}{hint}")
+    return Selection(tuple(items), f"person {person}", (person,))
+
+
+def _by_group(case: Case, group: str) -> Selection:
+    shas: set[str] = set()
+    for kind, key, data in all_records(case):
+        if key == group and ("group" in kind or "dupe" in kind):
+            shas |= shas_in(data)
+    quoted = json.dumps(group)[1:-1]
+    for sha, data in _result_rows(case, f"%{quoted}%"):
+        if any(str(v) == group for v in _values_under(data, GROUP_KEYS)):
+            shas.add(sha)
+    items = _items_by_sha(case, shas)
+    if not items:
+        raise CaseError(f"no duplicate group {group!r} in the case (run `osint dupes` to list groups)")
+    return Selection(tuple(items), f"group {group}")
