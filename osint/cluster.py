@@ -16,7 +16,9 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from importlib.metadata import version as package_version
 from importlib.util import find_spec
 from pathlib import Path
@@ -26,7 +28,6 @@ from osint.errors import OsintError
 from osint.pipeline import _call
 
 Outcome = tuple[Any, str | None]
-_END = object()
 
 
 class ClusterError(OsintError):
@@ -38,30 +39,43 @@ def _osint_version() -> str:
     return package_version("osint")
 
 
-def _compute_path(fn: Callable[[Path], Any], path: Path) -> Outcome:
-    """On a worker: compute from the original at `path`, which must be readable there (shared storage)."""
-    if not os.access(path, os.R_OK):
-        raise ClusterError(f"worker on {socket.gethostname()} cannot read {path}: mount the case folder at the "
-                           "same path on every worker, or ship the bytes from the coordinator")
-    return _call(fn, path)
+TASK_S = 0.5        # aim for tasks of about this many seconds of work: few round trips, still fine-grained
+MAX_PER_TASK = 64   # never more originals than this in one task, however cheap each one is
 
 
-def _compute_bytes(fn: Callable[[Path], Any], data: bytes, name: str) -> Outcome:
-    """On a worker: write the shipped bytes to a private temporary file, compute from it, delete it."""
+def _compute_paths(fn: Callable[[Path], Any], paths: list[Path]) -> tuple[list[Outcome], float]:
+    """On a worker: compute from the originals at `paths` (readable there: shared storage); also the seconds."""
+    start = time.perf_counter()
+    for path in paths:
+        if not os.access(path, os.R_OK):
+            raise ClusterError(f"worker on {socket.gethostname()} cannot read {path}: mount the case folder at "
+                               "the same path on every worker, or ship the bytes from the coordinator")
+    return [_call(fn, path) for path in paths], time.perf_counter() - start
+
+
+def _compute_bytes(fn: Callable[[Path], Any], blobs: list[bytes], names: list[str]) -> tuple[list[Outcome], float]:
+    """On a worker: write each shipped original to a private temporary file, compute from it, delete it."""
+    start = time.perf_counter()
+    outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="osint-") as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        result, error = _call(fn, path)
-    return result, error.replace(str(path), name) if error else None
+        for data, name in zip(blobs, names):
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            result, error = _call(fn, path)
+            path.unlink()
+            outcomes.append((result, error.replace(str(path), name) if error else None))
+    return outcomes, time.perf_counter() - start
 
 
 class DaskExecutor:
     """Computes on a Dask cluster: a scheduler address (tcp://host:8786), a `Client`, or a cluster object.
 
-    `in_flight` bounds the tasks submitted at once (default: twice the workers' threads, at least 4), so the
+    Originals go in tasks sized to about TASK_S seconds of work (measured as results come back), and at
+    most `in_flight` tasks are out at once (default: twice the workers' threads, at least 4), so the
     coordinator never queues a whole collection. A task whose worker dies is rescheduled by the scheduler
-    (up to its `allowed-failures`); if it still fails with `KilledWorker` it is resubmitted `resubmits` more
-    times, then recorded as that item's error (a file that crashes a decoder or exhausts a worker's memory).
+    (up to its `allowed-failures`); if it still fails with `KilledWorker`, its originals go again one per
+    task, and one that kills workers `resubmits` more times becomes that item's error (a file that crashes
+    a decoder or exhausts a worker's memory).
     """
 
     def __init__(self, cluster: Any, *, ship_bytes: bool = False, in_flight: int | None = None,
@@ -76,65 +90,69 @@ class DaskExecutor:
         self.worker_wait_s = worker_wait_s
 
     def run(self, fn: Callable[[Any], Any], args: Sequence[Any]) -> Iterator[tuple[Any, Any, str | None]]:
-        from distributed import as_completed
+        from distributed import KilledWorker, as_completed
 
         if not args:
             return
         client, owned = self._connect()
-        running: dict[Any, tuple[Any, Any]] = {}  # future -> (arg, scattered bytes or None)
+        running: dict[Any, list[Any]] = {}  # future -> the originals it computes
         try:
             limit = self.in_flight or max(4, 2 * sum(client.nthreads().values()))
-            attempts: dict[Any, int] = {}
             todo = iter(args)
             done = as_completed(loop=client.loop)
+            per_item_s: float | None = None  # smoothed worker seconds per original, once known
+            deaths: dict[Any, int] = {}
 
-            def submit(arg: Any) -> None:
+            def submit(batch: list[Any]) -> None:
                 if self.ship_bytes:
-                    ref = client.scatter(Path(arg).read_bytes(), hash=False)
-                    fut = client.submit(_compute_bytes, fn, ref, Path(arg).name, pure=False)
+                    blobs = client.scatter([Path(a).read_bytes() for a in batch], hash=False)
+                    fut = client.submit(_compute_bytes, fn, blobs, [Path(a).name for a in batch], pure=False)
                 else:
-                    ref, fut = None, client.submit(_compute_path, fn, arg, pure=False)
-                running[fut] = (arg, ref)
+                    fut = client.submit(_compute_paths, fn, batch, pure=False)
+                running[fut] = batch
                 done.add(fut)
 
-            for arg in todo:
-                submit(arg)
-                if len(running) >= limit:
-                    break
+            def submit_next() -> None:
+                size = 1 if per_item_s is None else int(TASK_S / max(per_item_s, TASK_S / MAX_PER_TASK))
+                batch = list(islice(todo, max(1, size)))
+                if batch:
+                    submit(batch)
+
+            for _ in range(limit):
+                submit_next()
             for fut in done:
-                arg, _ = running.pop(fut)
-                outcome = self._outcome(fut, arg, attempts)
-                fut.release()
-                if outcome is None:
-                    submit(arg)
-                    continue
-                yield (arg, *outcome)
-                nxt = next(todo, _END)
-                if nxt is not _END:
-                    submit(nxt)
+                batch = running.pop(fut)
+                try:
+                    outcomes, seconds = fut.result()
+                except KilledWorker as exc:
+                    if len(batch) > 1:  # one at a time, so only the original that kills workers fails
+                        for arg in batch:
+                            submit([arg])
+                        continue
+                    deaths[batch[0]] = deaths.get(batch[0], 0) + 1
+                    if deaths[batch[0]] <= self.resubmits:
+                        submit(batch)
+                        continue
+                    outcomes, seconds = [(None, f"killed the Dask worker computing it: likely a file that "
+                                                f"crashes the decoder or exhausts the worker's memory ({exc})")], 0
+                except ClusterError:
+                    raise
+                except Exception as exc:
+                    raise ClusterError(f"the Dask cluster failed computing {batch[0]}: {type(exc).__name__}: "
+                                       f"{exc}. Results already written are kept; run again to resume") from exc
+                finally:
+                    fut.release()
+                if seconds:
+                    now = seconds / len(batch)
+                    per_item_s = now if per_item_s is None else 0.7 * per_item_s + 0.3 * now
+                for arg, (result, error) in zip(batch, outcomes):
+                    yield arg, result, error
+                submit_next()
         finally:
             for fut in running:
                 fut.cancel()
             if owned:
                 client.close()
-
-    def _outcome(self, fut: Any, arg: Any, attempts: dict[Any, int]) -> Outcome | None:
-        """The (result, error) of a finished task, or None when its worker died and it should go again."""
-        from distributed import KilledWorker
-
-        try:
-            return fut.result()
-        except KilledWorker as exc:
-            attempts[arg] = attempts.get(arg, 0) + 1
-            if attempts[arg] <= self.resubmits:
-                return None
-            return None, (f"killed the Dask worker computing it {attempts[arg]} times: likely a file that crashes "
-                          f"the decoder or exhausts the worker's memory ({exc})")
-        except ClusterError:
-            raise
-        except Exception as exc:
-            raise ClusterError(f"the Dask cluster failed while computing {arg}: {type(exc).__name__}: {exc}. "
-                               "Results already written are kept; run again to resume") from exc
 
     def _connect(self) -> tuple[Any, bool]:
         """A client for the cluster, checked to have workers running this osint version; True if we own it."""

@@ -83,7 +83,8 @@ def filled(root: Path, photos: Path) -> Case:
 
 
 def stored(case: Case, stage: str) -> dict[str, tuple[object, str | None]]:
-    rows = case.results(stage, "1")
+    """The stage's stored (data, error) per item, checking that no item has two."""
+    rows = case.results(stage)
     assert len(rows) == len({r.sha256 for r in rows})
     return {r.sha256: (r.data, r.error) for r in rows}
 
@@ -125,7 +126,7 @@ def test_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path, photos, cl
 
 def test_item_that_always_kills_its_worker_becomes_that_items_error(tmp_path, photos, cluster):
     case = filled(tmp_path / "case", photos)
-    victim = case.items(media_type="image")[0].sha256
+    victim = case.items()[-1].sha256  # in a task with others: they must still come through
     compute = functools.partial(digest_or_die, victim=victim, marker=tmp_path / "died", every_time=True)
     run = run_stage(case, "digest", "1", compute, case.items(), executor=DaskExecutor(cluster, resubmits=0))
     assert "killed the Dask worker" in run.errors[victim]
@@ -160,3 +161,13 @@ def test_worker_that_cannot_read_the_case_stops_the_run_instead_of_storing_error
 def test_unreachable_scheduler_is_one_clear_error():
     with pytest.raises(OsintError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         list(DaskExecutor("tcp://127.0.0.1:9", connect_timeout_s=1).run(digest, [Path("x")]))
+
+
+
+def test_hashing_stage_on_the_cluster_stores_what_it_stores_in_process(tmp_path, photos, cluster):
+    from osint.hashing import STAGE, hash_case
+
+    local, remote = filled(tmp_path / "local", photos), filled(tmp_path / "remote", photos)
+    a, b = hash_case(local, executor=InlineExecutor()), hash_case(remote, executor=DaskExecutor(cluster))
+    assert (a.computed, a.errors) == (b.computed, b.errors) and a.computed == PHOTOS + 1  # the video too
+    assert stored(local, STAGE) == stored(remote, STAGE)
