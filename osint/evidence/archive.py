@@ -24,7 +24,7 @@ from osint.errors import OsintError
 
 CHUNK = 1 << 20
 MAX_TOTAL_BYTES = 64 << 30        # 64 GiB decompressed: far beyond any real bundle, far below a zip bomb's
-MAX_RATIO = 1000                  # deflate cannot honestly shrink real media and JSON this much
+MAX_RATIO = 400                   # real media and JSON never deflate this much; zeros reach ~1030:1
 RATIO_MIN_SIZE = 1 << 20          # small entries (repetitive text) may compress well; only large ones count
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 

@@ -92,11 +92,14 @@ class _Scrubber:
 
     def __init__(self, case: Case, keep: set[str], persons: Iterable[str]):
         self.foreign: set[str] = set()
-        for item in case.items(role=None):
-            if item.sha256 not in keep:
-                self.foreign.add(item.sha256)
-                for acq in case.acquisitions(item.sha256):
-                    self.foreign |= {v for v in (acq.original_path, acq.source_url) if v}
+        own: set[str] = set()
+        for acq in case.acquisitions():
+            values = {v for v in (acq.original_path, acq.source_url) if v}
+            if acq.sha256 in keep:
+                own |= values
+            else:
+                self.foreign |= values | {acq.sha256}
+        self.foreign -= own   # a channel URL shared with a bundled item is the bundled item's provenance too
         chosen = set(persons)
         self.foreign |= {p for p in case.records(PERSON_KIND) if p not in chosen}
 

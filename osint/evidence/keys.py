@@ -1,8 +1,10 @@
 """Signing keys: Ed25519 key pairs that belong to a person (not a case), private half encrypted at rest.
 
 A key file is JSON in $OSINT_HOME/keys/ (default ~/.config/osint/keys/), mode 0600: the holder's name and
-role, the public key, and the private key as PKCS#8 PEM encrypted with the passphrase (cryptography's
-best available scheme). The fingerprint is SHA-256 of the 32 raw public-key bytes, shown in groups of 4
+role, the public key, and the 32-byte private key sealed with ChaCha20-Poly1305 under a key derived from the
+passphrase by scrypt (N=2^15, r=8, p=1: about 0.1 s and 32 MiB per try, so guessing is slow; PKCS#8's
+default PBKDF2 with 2048 rounds is not). The holder's name, role and public key are the AEAD's associated
+data, so editing them in the file makes the key unusable. The fingerprint is SHA-256 of the 32 raw public-key bytes, shown in groups of 4
 hex digits; it is what a recipient compares over a second channel (phone, letter) to trust a signer.
 """
 
@@ -20,6 +22,7 @@ from osint.case import utcnow
 from osint.errors import OsintError
 
 KEY_FORMAT = "osint-signing-key/1"
+SCRYPT = {"n": 1 << 15, "r": 8, "p": 1}
 EVIDENCE_LEAD = "evidence-lead"
 ROLES = (EVIDENCE_LEAD, "volunteer")
 
@@ -118,10 +121,23 @@ def _slug(name: str) -> str:
     return slug[:60] or "key"
 
 
+def _sealing_key(passphrase: str, kdf: dict) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    return Scrypt(salt=base64.b64decode(kdf["salt"]), length=32, n=int(kdf["n"]), r=int(kdf["r"]),
+                  p=int(kdf["p"])).derive(passphrase.encode("utf-8"))
+
+
+def _bound(name: str, role: str, public_raw: bytes) -> bytes:
+    """What the sealed private key is bound to (AEAD associated data)."""
+    return json.dumps([KEY_FORMAT, name, role, base64.b64encode(public_raw).decode()]).encode("utf-8")
+
+
 def create_key(name: str, passphrase: str, role: str = EVIDENCE_LEAD, folder: Path | None = None) -> KeyInfo:
-    """Make a new Ed25519 key pair for `name`, encrypt its private half with `passphrase`, save it (0600)."""
+    """Make a new Ed25519 key pair for `name`, seal its private half with `passphrase`, save it (0600)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
     if not name.strip():
         raise KeyProblem("a key needs the holder's name (--name)")
@@ -133,13 +149,17 @@ def create_key(name: str, passphrase: str, role: str = EVIDENCE_LEAD, folder: Pa
         raise KeyProblem(f"a key named {name!r} already exists")
     private = Ed25519PrivateKey.generate()
     raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.BestAvailableEncryption(passphrase.encode("utf-8")))
+    secret = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                   serialization.NoEncryption())
+    kdf = {"name": "scrypt", "salt": base64.b64encode(os.urandom(16)).decode(), **SCRYPT}
+    nonce = os.urandom(12)
+    sealed = ChaCha20Poly1305(_sealing_key(passphrase, kdf)).encrypt(nonce, secret, _bound(name, role, raw))
     folder = folder or keys_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"{_slug(name)}-{hashlib.sha256(raw).hexdigest()[:8]}.key"
     doc = {"format": KEY_FORMAT, "name": name, "role": role, "created_at": utcnow(),
-           "public_key": base64.b64encode(raw).decode(), "private_key_pem": pem.decode("ascii")}
+           "public_key": base64.b64encode(raw).decode(), "kdf": kdf, "cipher": "chacha20-poly1305",
+           "nonce": base64.b64encode(nonce).decode(), "sealed_private_key": base64.b64encode(sealed).decode()}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(doc, fh, indent=2)
@@ -195,18 +215,23 @@ def find_key(which: str | None, folder: Path | None = None) -> KeyInfo:
 
 
 def unlock(info: KeyInfo, passphrase: str) -> Signer:
-    """Decrypt the private key with `passphrase`; a wrong passphrase raises one clear KeyProblem."""
+    """Open the sealed private key with `passphrase`; a wrong passphrase raises one clear KeyProblem."""
+    from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
     doc = _read(info.path)
     try:
-        private = serialization.load_pem_private_key(doc["private_key_pem"].encode("ascii"),
-                                                     password=passphrase.encode("utf-8"))
-    except (ValueError, TypeError):
-        raise KeyProblem(f"wrong passphrase for key {info.name!r} ({info.path})") from None
-    if not isinstance(private, Ed25519PrivateKey):
-        raise KeyProblem(f"{info.path} does not hold an Ed25519 private key")
+        box = ChaCha20Poly1305(_sealing_key(passphrase, doc["kdf"]))
+        secret = box.decrypt(base64.b64decode(doc["nonce"]), base64.b64decode(doc["sealed_private_key"]),
+                             _bound(doc["name"], doc["role"], base64.b64decode(doc["public_key"])))
+    except InvalidTag:
+        raise KeyProblem(f"wrong passphrase for key {info.name!r} ({info.path}), or the key file was "
+                         "edited") from None
+    except (KeyError, ValueError, TypeError) as exc:
+        raise KeyProblem(f"{info.path}: damaged key file ({exc})") from None
+    private = Ed25519PrivateKey.from_private_bytes(secret)
     raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     if raw != info.public_key:
         raise KeyProblem(f"{info.path}: the private key does not belong to the public key recorded with it")
