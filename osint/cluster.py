@@ -18,12 +18,11 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from itertools import islice
-from importlib.metadata import version as package_version
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from osint import __version__
 from osint.errors import OsintError
 from osint.pipeline import _call
 
@@ -36,11 +35,12 @@ class ClusterError(OsintError):
 
 def _osint_version() -> str:
     """The osint version installed where this runs (called on every worker before a run)."""
-    return package_version("osint")
+    return __version__
 
 
 TASK_S = 0.5        # aim for tasks of about this many seconds of work: few round trips, still fine-grained
 MAX_PER_TASK = 64   # never more originals than this in one task, however cheap each one is
+MAX_SHIPPED_BYTES = 64 << 20  # with shipped bytes, a task holds at most this much media (or one original)
 
 
 def _compute_paths(fn: Callable[[Path], Any], paths: list[Path]) -> tuple[list[Outcome], float]:
@@ -114,7 +114,12 @@ class DaskExecutor:
 
             def submit_next() -> None:
                 size = 1 if per_item_s is None else int(TASK_S / max(per_item_s, TASK_S / MAX_PER_TASK))
-                batch = list(islice(todo, max(1, size)))
+                batch, shipped = [], 0
+                for arg in todo:
+                    batch.append(arg)
+                    shipped += Path(arg).stat().st_size if self.ship_bytes else 0
+                    if len(batch) >= size or shipped >= MAX_SHIPPED_BYTES:
+                        break
                 if batch:
                     submit(batch)
 
