@@ -1,0 +1,216 @@
+"""One photo, every method: EXIF GPS, landmark candidates, the sun band; each answer with its evidence.
+
+`locate_file(options, path)` is a top-level, picklable computation (bind `options` with functools.partial),
+so `osint.pipeline.run_stage` can run it over a case in worker processes and store the results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from osint.geolocate.exif import ExifGPS, read_gps
+from osint.geolocate.places import Areas, Place, place_names
+
+STAGE = "geolocate"
+STAGE_VERSION = "1"
+# A landmark photo is usually taken from up to a few hundred metres away from the building (metres).
+LANDMARK_UNCERTAINTY_M = 500.0
+LANDMARK_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One method's answer: a point with an uncertainty radius in metres, or an area (`geometry`, GeoJSON),
+    with what it rests on (`evidence`), warnings (`flags`), place names and user areas it falls in."""
+
+    method: str
+    lat: float | None
+    lon: float | None
+    uncertainty_m: float | None
+    evidence: dict[str, Any]
+    flags: tuple[str, ...] = ()
+    place: Place | None = None
+    areas: tuple[str, ...] = ()
+    geometry: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Geolocation:
+    """Every answer for one photo (`source` is its path, or its SHA-256 inside a case) and per-method notes."""
+
+    source: str
+    answers: tuple[Answer, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SunQuery:
+    """A shadow measurement: capture time (ISO 8601 with offset; None: take it from EXIF) and either the
+    shadow/height ratio (relative error `ratio_error`) or the sun elevation in degrees (+- `elevation_error_deg`)."""
+
+    time: str | None = None
+    shadow_ratio: float | None = None
+    elevation_deg: float | None = None
+    ratio_error: float = 0.05
+    elevation_error_deg: float = 0.5
+
+
+@dataclass(frozen=True)
+class LocateOptions:
+    """What to run besides EXIF: place names, user areas (GeoJSON path), landmark index (saved .npz path and
+    entry key -> features file), a sun query."""
+
+    places: bool = True
+    areas: str | None = None
+    landmark_index: str | None = None
+    landmark_features: dict[str, str] = field(default_factory=dict)
+    sun: SunQuery | None = None
+    shortlist: int = 30
+
+    def version(self) -> str:
+        """Stage version for the case store: changes whenever an input that changes the answers changes."""
+        parts = {"v": STAGE_VERSION, "places": self.places, "sun": asdict(self.sun) if self.sun else None,
+                 "areas": _file_hash(self.areas), "landmarks": _file_hash(self.landmark_index)}
+        return f"{STAGE_VERSION}-{hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]}"
+
+
+def locate_file(options: LocateOptions, path: Path | str) -> Geolocation:
+    """Run every requested method on one photo. A method that cannot answer adds a note, never raises."""
+    path = Path(path)
+    notes: list[str] = []
+    answers: list[Answer] = []
+    gps = read_gps(path)
+    notes += [f"exif: {n}" for n in gps.reader_notes]
+    if gps.has_position:
+        answers.append(_exif_answer(gps))
+    else:
+        notes.append(f"exif: no GPS position (read with {gps.reader})")
+    if options.landmark_index:
+        answers += _landmark_answers(options, path, notes)
+    if options.sun:
+        answers += _sun_answers(options.sun, gps, notes)
+    answers = _with_places(answers, options)
+    return Geolocation(str(path), tuple(answers), tuple(notes))
+
+
+def _exif_answer(gps: ExifGPS) -> Answer:
+    evidence = {"reader": gps.reader, "tags": gps.tags, "altitude_m": gps.altitude_m, "gps_time": gps.gps_time,
+                "capture_time": gps.capture_time, "offset_time": gps.offset_time, "dop": gps.dop,
+                "h_error_m": gps.h_error_m, "uncertainty_source": gps.uncertainty_source, "make": gps.make,
+                "model": gps.model, "software": gps.software}
+    return Answer("exif-gps", gps.lat, gps.lon, gps.uncertainty_m, evidence, gps.flags)
+
+
+def _landmark_answers(options: LocateOptions, path: Path, notes: list[str]) -> list[Answer]:
+    from osint.geolocate.landmarks import MIN_INLIERS, confidence_note, extract_features
+
+    index = _load_index(options.landmark_index)
+    cands = index.match(extract_features(path), lambda key: _load_features(options.landmark_features[key]),
+                        shortlist=options.shortlist)
+    if not cands:
+        notes.append("landmarks: no candidate (the photo has no usable features)")
+    out = []
+    for c in cands[:LANDMARK_CANDIDATES]:
+        flags = () if c.verified else (f"not verified: {c.inliers} inliers < {MIN_INLIERS}",)
+        evidence = {"label": c.label, "best_gallery_item": c.best_key, "inliers": c.inliers, "matches": c.matches,
+                    "confidence": c.confidence, "verified": c.verified, "meaning": confidence_note(),
+                    "images": [{"key": m.key, "inliers": m.inliers, "matches": m.matches,
+                                "similarity": m.similarity} for m in c.images[:5]]}
+        out.append(Answer("landmark", c.lat, c.lon, LANDMARK_UNCERTAINTY_M, evidence, flags))
+    return out
+
+
+def _sun_answers(q: SunQuery, gps: ExifGPS, notes: list[str]) -> list[Answer]:
+    from osint.geolocate.sun import shadow_band
+
+    when, source = _capture_instant(q, gps)
+    if when is None:
+        notes.append("sun: no capture time with a time zone (EXIF has none usable); pass --time with an offset")
+        return []
+    try:
+        band = shadow_band(when, shadow_ratio=q.shadow_ratio, elevation_deg=q.elevation_deg,
+                           ratio_error=q.ratio_error, elevation_error_deg=q.elevation_error_deg)
+    except ValueError as exc:
+        notes.append(f"sun: {exc}")
+        return []
+    evidence = {"time_utc": band.time_utc, "time_source": source, "shadow_ratio": band.shadow_ratio,
+                "elevation_min_deg": band.elevation_min_deg, "elevation_max_deg": band.elevation_max_deg,
+                "subsolar_lat": band.subsolar_lat, "subsolar_lon": band.subsolar_lon, "width_km": band.width_km}
+    return [Answer("sun-shadow", None, None, band.width_km * 500.0, evidence, (), None, (), band.geometry)]
+
+
+def _capture_instant(q: SunQuery, gps: ExifGPS) -> tuple[datetime | None, str]:
+    if q.time:
+        return datetime.fromisoformat(q.time.replace("Z", "+00:00")), "given"
+    if gps.capture_time and datetime.fromisoformat(gps.capture_time).tzinfo:
+        return datetime.fromisoformat(gps.capture_time), "EXIF DateTimeOriginal + OffsetTime"
+    if gps.gps_time:
+        return datetime.fromisoformat(gps.gps_time.replace("Z", "+00:00")), "EXIF GPS time (UTC)"
+    return None, ""
+
+
+def _with_places(answers: list[Answer], options: LocateOptions) -> list[Answer]:
+    pts = [(a.lat, a.lon) for a in answers if a.lat is not None and a.lon is not None]
+    named = iter(place_names(pts) if options.places else [])
+    areas = _load_areas(options.areas) if options.areas else None
+    out = []
+    for a in answers:
+        if a.lat is None or a.lon is None:
+            out.append(a)
+            continue
+        place = next(named, None)
+        tags = tuple(areas.tag(a.lat, a.lon)) if areas else ()
+        out.append(Answer(a.method, a.lat, a.lon, a.uncertainty_m, a.evidence, a.flags, place, tags, a.geometry))
+    return out
+
+
+@lru_cache(maxsize=4)
+def _load_index(path: str):  # -> LandmarkIndex
+    from osint.geolocate.landmarks import LandmarkIndex
+
+    return LandmarkIndex.load(Path(path))
+
+
+@lru_cache(maxsize=512)
+def _load_features(path: str):  # -> Features
+    from osint.geolocate.landmarks import Features
+
+    return Features.from_bytes(Path(path).read_bytes())
+
+
+@lru_cache(maxsize=4)
+def _load_areas(path: str) -> Areas:
+    return Areas.load(path)
+
+
+def _file_hash(path: str | None) -> str | None:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+
+
+def locate_case(case: Any, options: LocateOptions, items: list[Any], *, executor: Any = None,
+                on_item: Any = None) -> Any:
+    """Geolocate case items through `osint.pipeline.run_stage`: cached per (item, options), stored in the
+    case and logged in custody. Returns the `StageRun`."""
+    from functools import partial
+
+    from osint.pipeline import run_stage
+
+    details = {"options": {"places": options.places, "areas": options.areas, "sun": asdict(options.sun)
+                           if options.sun else None, "landmarks": bool(options.landmark_index)}}
+    return run_stage(case, STAGE, options.version(), partial(locate_file, options), items, executor=executor,
+                     details=details, on_item=on_item)
+
+
+def latest_results(case: Any) -> list[dict[str, Any]]:
+    """The newest stored geolocation of each item (any options), as plain data with `source` = SHA-256."""
+    newest: dict[str, Any] = {}
+    for r in case.results(STAGE):
+        if r.data is not None:
+            newest[r.sha256] = {**r.data, "source": r.sha256}
+    return list(newest.values())
