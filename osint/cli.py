@@ -6,6 +6,7 @@ import typer
 
 from osint import __version__
 from osint.commands import case
+from osint.commands import geo
 from osint.commands import evidence
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 
 case.register(app)
+geo.register(app)
 evidence.register(app)
 
 if __name__ == "__main__":

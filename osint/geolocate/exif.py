@@ -37,6 +37,7 @@ _GPS_TAGS = {1: "GPSLatitudeRef", 2: "GPSLatitude", 3: "GPSLongitudeRef", 4: "GP
 _EXIF_TAGS = {0x9003: "DateTimeOriginal", 0x9010: "OffsetTime", 0x9011: "OffsetTimeOriginal"}
 _IFD0_TAGS = {0x010F: "Make", 0x0110: "Model", 0x0131: "Software", 0x000B: "ProcessingSoftware"}
 _EXIFREAD_NAMES = {**{f"GPS {n}": n for n in _GPS_TAGS.values()}, "GPS GPSDate": "GPSDateStamp",
+                   "GPS Tag 0x001F": "GPSHPositioningError",  # exifread 3.x has no name for tag 31
                    **{f"EXIF {n}": n for n in _EXIF_TAGS.values()},
                    **{f"Image {n}": n for n in _IFD0_TAGS.values()}}
 
@@ -95,7 +96,7 @@ def read_gps(path: Path | str) -> ExifGPS:
                 raw, reader = alt, alt_reader
             elif alt:
                 notes.append(f"{alt_reader}: {_problem(alt)}")
-    return interpret(raw, reader, tuple(notes))
+    return interpret(raw, reader if raw else "none", tuple(notes))
 
 
 def _problem(raw: dict[str, Any]) -> str | None:

@@ -113,10 +113,10 @@ def _landmark_answers(options: LocateOptions, path: Path, notes: list[str]) -> l
     index = _load_index(options.landmark_index)
     cands = index.match(extract_features(path), lambda key: _load_features(options.landmark_features[key]),
                         shortlist=options.shortlist)
-    if not cands:
-        notes.append("landmarks: no candidate (the photo has no usable features)")
+    if not any(c.inliers for c in cands):
+        notes.append("landmarks: no gallery photo shares geometrically consistent features with this one")
     out = []
-    for c in cands[:LANDMARK_CANDIDATES]:
+    for c in [c for c in cands if c.inliers > 0][:LANDMARK_CANDIDATES]:
         flags = () if c.verified else (f"not verified: {c.inliers} inliers < {MIN_INLIERS}",)
         evidence = {"label": c.label, "best_gallery_item": c.best_key, "inliers": c.inliers, "matches": c.matches,
                     "confidence": c.confidence, "verified": c.verified, "meaning": confidence_note(),

@@ -117,28 +117,30 @@ class Areas:
 
 
 @dataclass(frozen=True)
-class OnlineHit:
-    """One result of an online geocoder search: what was sent, to which service, and what came back."""
+class OnlineAddress:
+    """What an online reverse geocoder returned for a point, and which service answered."""
 
-    query: str
     service: str
     address: str
     lat: float
     lon: float
 
 
-def online_request(query: str, service: str = "nominatim") -> str:
-    """The exact text that `geocode_online` will send, for the user to see before anything leaves."""
-    return f"{service}: free-text search {query!r} (plus this machine's IP address and a User-Agent)"
+ONLINE_SERVICE = "OpenStreetMap Nominatim (nominatim.openstreetmap.org)"
 
 
-def geocode_online(query: str, *, user_agent: str = "osint-toolkit", timeout: float = 10.0) -> list[OnlineHit]:
-    """Search a place name with OpenStreetMap Nominatim through geopy. Sends `query` over the network:
+def online_request(lat: float, lon: float) -> str:
+    """The exact data `reverse_online` sends, for the user to read before anything leaves the machine."""
+    return f"{ONLINE_SERVICE}: the coordinates {lat:.6f},{lon:.6f}, this machine's IP address and a User-Agent"
+
+
+def reverse_online(lat: float, lon: float, *, user_agent: str = "osint-toolkit", timeout: float = 10.0) -> OnlineAddress | None:
+    """Street-level address of a point from Nominatim through geopy. Sends the coordinates over the network:
     call only on the user's explicit request (`--online`)."""
     from geopy.geocoders import Nominatim
 
     try:
-        hits = Nominatim(user_agent=user_agent, timeout=timeout).geocode(query, exactly_one=False, limit=5) or []
+        hit = Nominatim(user_agent=user_agent, timeout=timeout).reverse((lat, lon), exactly_one=True)
     except Exception as exc:  # noqa: BLE001 - network failures are reported, not raised
-        raise OsintError(f"online geocoding of {query!r} failed: {exc}") from None
-    return [OnlineHit(query, "nominatim", h.address, h.latitude, h.longitude) for h in hits]
+        raise OsintError(f"online reverse geocoding of {lat:.6f},{lon:.6f} failed: {exc}") from None
+    return OnlineAddress("nominatim", hit.address, hit.latitude, hit.longitude) if hit else None
