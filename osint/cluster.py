@@ -168,8 +168,11 @@ class DaskExecutor:
         else:
             try:
                 client = Client(self.cluster, timeout=self.connect_timeout_s, set_as_default=False)
-            except (OSError, TimeoutError) as exc:
-                raise ClusterError(f"cannot reach the Dask scheduler at {self.cluster}: {exc}") from exc
+            except Exception as exc:  # noqa: BLE001 - unreachable, refused, or TLS not configured
+                tls = (" (a tls:// scheduler needs the team's CA and a client certificate in the Dask configuration:"
+                       " DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and "
+                       "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY)") if str(self.cluster).startswith("tls://") else ""
+                raise ClusterError(f"cannot reach the Dask scheduler at {self.cluster}: {exc}{tls}") from exc
             owned = True
         try:
             try:

@@ -157,9 +157,10 @@ def test_worker_that_cannot_read_the_case_stops_the_run_instead_of_storing_error
         list(DaskExecutor(cluster).run(digest, [missing]))
 
 
-def test_unreachable_scheduler_is_one_clear_error():
-    with pytest.raises(OsintError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
-        list(DaskExecutor("tcp://127.0.0.1:9", connect_timeout_s=1).run(digest, [Path("x")]))
+@pytest.mark.parametrize("address, says", [("tcp://127.0.0.1:9", "cannot reach"), ("tls://127.0.0.1:9", "CA_FILE")])
+def test_unreachable_scheduler_is_one_clear_error(address, says):
+    with pytest.raises(OsintError, match=says):
+        list(DaskExecutor(address, connect_timeout_s=1).run(digest, [Path("x")]))
 
 
 
