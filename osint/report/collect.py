@@ -1,0 +1,198 @@
+"""Gather what a report shows from a case, through each stage's public functions.
+
+Each stage is read on its own: a stage that has not been run (or is not installed) leaves its section empty
+with a note saying so, and never stops the report. Nothing here writes to the case.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from osint.case import Case, check_chain
+from osint.report.decisions import case_decisions
+from osint.report.model import (Candidate, CustodySummary, DupGroup, ImageSource, Link, Located, Member, Person,
+                                ReportData, candidate_id)
+
+THUMB_PX = 160          # longest side of the thumbnails made for duplicate groups and located items
+RECENT_ENTRIES = 30     # custody entries listed in full
+
+
+def collect(case: Case, *, thumbnails: bool = True) -> ReportData:
+    """Everything the report shows for `case`. `thumbnails=False` skips decoding originals for thumbnails."""
+    images: dict[str, ImageSource] = {}
+    notes: list[str] = []
+    persons, candidates = match_candidates(case, images, notes)
+    thumbs = _Thumbs(case, images) if thumbnails else None
+    groups = duplicate_groups(case, thumbs, notes)
+    located, map_html = locations(case, thumbs, notes)
+    return ReportData(case.id, case.name, tuple(persons), tuple(candidates), tuple(case_decisions(case)),
+                      tuple(groups), tuple(located), custody_summary(case), map_html, tuple(notes), images)
+
+
+def _derived(case: Case, sha: str | None, images: dict[str, ImageSource]) -> str | None:
+    """Register a derived JPEG (face crop, frame thumbnail) as a report image; returns its key."""
+    if not sha:
+        return None
+    images.setdefault(sha, case.derived_path(sha, ".jpg"))
+    return sha
+
+
+def _name(case: Case, sha: str) -> tuple[str, str]:
+    """The file name an item was first collected under, and its source URL."""
+    acq = case.acquisitions(sha)
+    return (Path(acq[0].original_path).name, acq[0].source_url) if acq else ("", "")
+
+
+def match_candidates(case: Case, images: dict[str, ImageSource],
+                     notes: list[str]) -> tuple[list[Person], list[Candidate]]:
+    """Reference persons and every found face within the face matching stage's threshold of one of them."""
+    try:
+        from osint.facematch import FaceSettings, case_faces, describe, match, persons, reference_faces
+    except ImportError:
+        notes.append("face matching is not available in this installation: no match candidates shown")
+        return [], []
+    settings = FaceSettings()
+    people = persons(case)
+    if not people:
+        notes.append("no reference persons in this case (`osint refs add`): no match candidates")
+        return [], []
+    refs, owners = reference_faces(case, settings)
+    faces = case_faces(case, settings)
+    found = match(faces, refs, owners)
+    if not len(faces):
+        notes.append("no analysed faces in collected items (`osint match` runs face detection first)")
+    shown = [Person(p.id, p.name, tuple(k for f, o in zip(refs.faces, owners) if o == p.id
+                                        if (k := _derived(case, f.crop, images))), p.note) for p in people]
+    meaning = {m: describe(m, f) for m, f in {(c.model, c.max_fmr) for c in found}}
+    out = []
+    for c in found:
+        name, url = _name(case, c.face.item)
+        out.append(Candidate(candidate_id(c.person, c.face.item, c.face.index, c.face.t), c.person, c.face.item,
+                             c.face.index, c.distance, c.threshold, c.fmr, c.model, c.face.media_type, c.face.t,
+                             c.face.frame, _derived(case, c.reference.crop, images),
+                             _derived(case, c.face.crop, images), _derived(case, c.face.context, images), name, url,
+                             meaning[(c.model, c.max_fmr)]))
+    out.sort(key=lambda c: (c.person, c.distance))
+    return shown, out
+
+
+def case_candidates(case: Case) -> dict[str, Candidate]:
+    """The case's current match candidates by id (what decisions refer to), without loading any image."""
+    return {c.id: c for c in match_candidates(case, {}, [])[1]}
+
+
+class _Thumbs:
+    """Small JPEG thumbnails of originals (photos, or a video's first sampled frame), made once per item."""
+
+    def __init__(self, case: Case, images: dict[str, ImageSource]):
+        self.case, self.images = case, images
+
+    def __call__(self, sha: str, media_type: str) -> str | None:
+        key = f"thumb-{sha}"
+        if key not in self.images:
+            try:
+                self.images[key] = _thumbnail(self.case.object_path(sha), media_type)
+            except Exception:  # noqa: BLE001 - a damaged original only loses its thumbnail
+                return None
+        return key
+
+
+def _thumbnail(path: Path, media_type: str) -> bytes:
+    from PIL import Image
+
+    from osint.media import load_image, sample_frames
+
+    if media_type == "video":
+        rgb = next(iter(sample_frames(path, every_s=1.0, max_side=THUMB_PX))).image
+    else:
+        rgb = load_image(path, max_side=THUMB_PX)
+    img = Image.fromarray(rgb)
+    img.thumbnail((THUMB_PX, THUMB_PX))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def duplicate_groups(case: Case, thumbs: Callable[[str, str], str | None] | None,
+                     notes: list[str]) -> list[DupGroup]:
+    """Groups of near-duplicates (repost chains) from the hashing stage, members in the order they were added."""
+    try:
+        from osint.hashing import HashSet, Thresholds, stored_hashes
+    except ImportError:
+        notes.append("hashing is not available in this installation: no duplicate groups shown")
+        return []
+    hashes, _failed = stored_hashes(case)
+    if not hashes:
+        notes.append("no perceptual hashes in this case (`osint hash`): no duplicate groups")
+        return []
+    limits = Thresholds()
+    items = {it.sha256: it for it in case.items(role=None)}
+    out = []
+    for g in HashSet(hashes).groups(limits):
+        members = sorted((items[s] for s in g.members if s in items), key=lambda it: (it.added_at, it.sha256))
+        links = []
+        for pair in g.links:
+            best = min((e for e in pair.evidence if e.linked), key=lambda e: e.distance / max(1, limits.of(e.algorithm)))
+            links.append(Link(pair.a, pair.b, best.algorithm, best.distance, limits.of(best.algorithm),
+                              best.transform, best.t_a, best.t_b))
+        out.append(DupGroup(tuple(Member(it.sha256, _name(case, it.sha256)[0], it.media_type,
+                                         thumbs(it.sha256, it.media_type) if thumbs else None) for it in members),
+                            tuple(links)))
+    return out
+
+
+def locations(case: Case, thumbs: Callable[[str, str], str | None] | None,
+              notes: list[str]) -> tuple[list[Located], str | None]:
+    """Every point answer of the geolocation stage (EXIF GPS, landmarks) and the map of them, if it renders."""
+    try:
+        from osint.geolocate import latest_results
+    except ImportError:
+        notes.append("geolocation is not available in this installation: no map shown")
+        return [], None
+    items = {it.sha256: it for it in case.items(role=None)}
+    out = []
+    for res in latest_results(case):
+        sha = res["source"]
+        for ans in res.get("answers", []):
+            if ans.get("lat") is None or ans.get("lon") is None or sha not in items:
+                continue
+            out.append(Located(sha, _name(case, sha)[0], float(ans["lat"]), float(ans["lon"]),
+                               ans.get("uncertainty_m"), ans["method"], _place(ans.get("place")),
+                               thumbs(sha, items[sha].media_type) if thumbs else None))
+    if not out:
+        notes.append("no located items (`osint geolocate`): the map is empty")
+    return out, None
+
+
+def _place(place: dict[str, Any] | None) -> str:
+    if not place:
+        return ""
+    near = f"near {place['town']} ({place['town_distance_m'] / 1000:.1f} km)" if place.get("town") else ""
+    return ", ".join(p for p in (near, place.get("admin1"), place.get("country")) if p)
+
+
+def custody_summary(case: Case) -> CustodySummary:
+    """The custody log's size, head, a re-check of its chain, and who did what (originals not re-hashed)."""
+    rows = case.custody_rows()
+    problems = tuple(f"entry {p.seq}: {p.reason}" for p in check_chain(rows))
+    entries = case.custody()
+    actions: dict[str, int] = {}
+    actors: dict[str, int] = {}
+    for e in entries:
+        actions[e.action] = actions.get(e.action, 0) + 1
+        actors[e.actor] = actors.get(e.actor, 0) + 1
+    recent = tuple({"seq": str(e.seq), "time": e.time, "actor": e.actor, "action": e.action, "what": _what(e)}
+                   for e in entries[-RECENT_ENTRIES:])
+    return CustodySummary(len(rows), case.head(), not problems, problems, entries[0].time if entries else "",
+                          entries[-1].time if entries else "", actions, actors, recent)
+
+
+def _what(entry: Any) -> str:
+    if entry.action == "add":
+        return f"{str(entry.outputs.get('sha256', ''))[:12]} <- {Path(str(entry.inputs.get('path', ''))).name}"
+    if "items" in entry.inputs:
+        return f"{len(entry.inputs['items'])} items"
+    return ", ".join(f"{k}={v}" for k, v in {**entry.inputs, **entry.details}.items())[:100]

@@ -1,0 +1,146 @@
+"""What a review report shows, as plain frozen dataclasses: built from a case by `collect`, or directly."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DECISIONS = ("confirmed", "rejected", "unsure")
+
+# An image the report embeds: JPEG/PNG bytes, or the path of a file holding them.
+ImageSource = bytes | Path
+
+
+def candidate_id(person: str, item: str, face: int, t: float | None) -> str:
+    """A short stable id for one (person, found face) pair: 12 hex digits of a SHA-256, typeable in the CLI."""
+    key = f"{person}\n{item}\n{face}\n{'' if t is None else round(t, 3)}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A found face that a match stage placed within its threshold of a reference person: a lead to review.
+
+    `distance` is the model's distance (smaller is more alike); `threshold` the largest distance the stage
+    reports; `fmr` the false-match rate measured at that distance (share of different-person pairs that are
+    as close), None where the stage did not measure it. Image fields name keys of `ReportData.images`.
+    """
+
+    id: str
+    person: str
+    item: str
+    face: int
+    distance: float
+    threshold: float | None
+    fmr: float | None
+    model: str
+    media_type: str = "image"
+    t: float | None = None
+    frame: int | None = None
+    ref_crop: str | None = None
+    found_crop: str | None = None
+    context: str | None = None
+    name: str = ""
+    source_url: str = ""
+    meaning: str = ""
+
+
+@dataclass(frozen=True)
+class Person:
+    """A reference person: the key the case uses, a display name and crops of their reference faces."""
+
+    key: str
+    name: str
+    crops: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A reviewer's decision on one candidate: confirmed, rejected or unsure, with who, when and why."""
+
+    candidate: str
+    decision: str
+    reviewer: str
+    comment: str
+    time: str
+
+
+@dataclass(frozen=True)
+class Member:
+    """One item of a duplicate group, with a thumbnail key and the name it was collected under."""
+
+    item: str
+    name: str
+    media_type: str
+    thumb: str | None
+
+
+@dataclass(frozen=True)
+class Link:
+    """Why two items of a group are linked: the hash, its Hamming distance and threshold (bits), how."""
+
+    a: str
+    b: str
+    algorithm: str
+    distance: int
+    threshold: int | None
+    transform: str = "identity"
+    t_a: float | None = None
+    t_b: float | None = None
+
+
+@dataclass(frozen=True)
+class DupGroup:
+    """Near-duplicates (a repost chain): connected by links, ordered by when each was added to the case."""
+
+    members: tuple[Member, ...]
+    links: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where an item was (probably) taken: degrees, radius of uncertainty in metres, and how it is known."""
+
+    item: str
+    name: str
+    lat: float
+    lon: float
+    uncertainty_m: float | None
+    method: str
+    place: str = ""
+    thumb: str | None = None
+
+
+@dataclass(frozen=True)
+class CustodySummary:
+    """The custody log at report time: entries, head hash, chain check, counts by action and by actor."""
+
+    entries: int
+    head: str
+    chain_ok: bool
+    chain_problems: tuple[str, ...]
+    first: str
+    last: str
+    actions: dict[str, int]
+    actors: dict[str, int]
+    recent: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything one report shows. `images` maps a key to image bytes or a path; `map_html` is an SVG/HTML
+    fragment from the geolocation stage's map renderer (or None); `notes` say what is missing and why."""
+
+    case_id: str
+    case_name: str
+    persons: tuple[Person, ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+    groups: tuple[DupGroup, ...] = ()
+    located: tuple[Located, ...] = ()
+    custody: CustodySummary | None = None
+    map_html: str | None = None
+    notes: tuple[str, ...] = ()
+    images: dict[str, ImageSource] = field(default_factory=dict)
