@@ -72,8 +72,10 @@ class BundleReport:
         trust = ("signer matches the key you trust" if self.signer_trusted else
                  "signer NOT authenticated: no --pubkey or --trust given, so this only proves nobody changed "
                  "the bundle since whoever holds that key signed it")
+        when = (f"timestamped {self.timestamp}" if self.timestamp else
+                f"signed at {self.time or '?'} (the signer's claim: no timestamp token)")
         return (f"VALID: {self.files_hashed} files re-hashed, {self.items} originals, custody chain of "
-                f"{self.custody_entries} entries intact, signed by {who}; {trust}")
+                f"{self.custody_entries} entries intact, signed by {who}; {trust}; {when}")
 
 
 def _parse_manifest(text: bytes, name: str, failures: list[Failure]) -> dict[str, str]:
@@ -152,10 +154,14 @@ def _verify(reader: BagReader, pubkey: bytes | None, trusted: Sequence[str]) -> 
                               "time": info.get("Export-Time", ""), "time_source": info.get("Time-Source", "")}
     _check_oxum(reader, info, failures)
     report |= _check_signature(reader, names, pubkey, trusted, failures)
-    if "tagmanifest-sha256.txt.tsr" in names:
+    if TIMESTAMP_FILE in names:
         from osint.evidence.tsa import check_timestamp
 
-        report["timestamp"] = check_timestamp(reader.read(TIMESTAMP_FILE), reader.read(SIGNATURE_FILE), failures)
+        report["timestamp"] = check_timestamp(reader.read(TIMESTAMP_FILE, limit=1 << 20),
+                                              reader.read(SIGNATURE_FILE, limit=4096), failures)
+    elif "RFC 3161" in info.get("Time-Source", ""):
+        failures.append(Failure("timestamp", TIMESTAMP_FILE, "removed: bag-info.txt says the bundle was "
+                                                             "timestamped, but the token is absent"))
     if CUSTODY_FILE in names:
         report |= _check_custody(reader, info, failures)
     return BundleReport(str(reader.path), tuple(failures), **report)
