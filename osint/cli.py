@@ -8,6 +8,7 @@ from osint import __version__
 from osint.commands import case
 from osint.commands import geo
 from osint.commands import evidence
+from osint.commands import faces
 
 app = typer.Typer(
     name="osint",
@@ -34,6 +35,7 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 case.register(app)
 geo.register(app)
 evidence.register(app)
+faces.register(app)
 
 if __name__ == "__main__":
     app()

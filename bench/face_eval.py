@@ -1,0 +1,341 @@
+"""Calibrate face matching on ../shared/data/faces and write the shipped distance -> FMR table.
+
+    python bench/face_eval.py                 # measure, print, (re)write osint/facematch/calibration/faces.json
+    python bench/face_eval.py --no-write      # measure and print only
+    python bench/face_eval.py --small-faces   # also: how recognition degrades as faces shrink (12..64 px)
+    python bench/face_eval.py --detectors     # also: detector recall/speed on _multi boxes and video frames
+
+Every labelled image is run through the package's own pipeline (default detector, then dlib ResNet and
+SFace on the most central face). Genuine pairs: every pair of images of one identity, except copies of one
+photo at several resolutions (near_duplicate_group). Impostor pairs: every cross-identity pair, except the
+label pairs suspected to be one person (suspected_same_person). Encodings are cached in out/face_eval/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "faces"
+VIDEO = ROOT.parent / "shared" / "data" / "video"
+CACHE = ROOT / "out" / "face_eval"
+TABLE = ROOT / "osint" / "facematch" / "calibration" / "faces.json"
+FMRS = ("0.01", "0.001", "0.0001")
+# From faces/SOURCE.md "Caveats", used when suspected_same_person.csv itself is not in the snapshot.
+SUSPECTED = [("deepface_p13", "George_Clooney"), ("deepface_p11", "Matt_Damon")]
+
+sys.path.insert(0, str(ROOT))
+
+
+def central_face(path: str, detector: str) -> tuple[np.ndarray | None, np.ndarray | None, int, int]:
+    """(dlib, sface, faces found, chosen face width) for the encodable face nearest the image centre."""
+    from osint.facematch.analyse import FaceSettings, faces_in_frame
+    from osint.media import load_image
+
+    settings = FaceSettings(detector=detector, encoder="fused")
+    rgb = load_image(path)
+    rows: dict = {"dlib": [], "sface": []}
+    faces = faces_in_frame(rgb, settings, rows=rows)
+    ok = [f for f in faces if f.row is not None]
+    if not ok:
+        return None, None, len(faces), 0
+    h, w = rgb.shape[:2]
+    best = min(ok, key=lambda f: (f.box[0] + f.box[2] / 2 - w / 2) ** 2 + (f.box[1] + f.box[3] / 2 - h / 2) ** 2)
+    return np.asarray(rows["dlib"][best.row]), np.asarray(rows["sface"][best.row]), len(faces), best.box[2]
+
+
+def _central(args: tuple[str, str]) -> tuple[np.ndarray | None, np.ndarray | None, int, int]:
+    return central_face(*args)
+
+
+def load_labels() -> tuple[list[str], list[str], dict[str, str]]:
+    files, ids = [], []
+    for r in csv.DictReader(open(DATA / "labels.csv")):
+        if r["identity"]:
+            files.append(r["file"])
+            ids.append(r["identity"])
+    dup = {r["file"]: r["value"] for r in csv.DictReader(open(DATA / "attributes.csv"))
+           if r["attribute"] == "near_duplicate_group"}
+    return files, ids, dup
+
+
+def suspected_pairs() -> set[frozenset[str]]:
+    path = DATA / "suspected_same_person.csv"
+    if path.exists():
+        rows = list(csv.reader(open(path)))[1:]
+        return {frozenset(r[:2]) for r in rows if len(r) >= 2}
+    return {frozenset(p) for p in SUSPECTED}
+
+
+def encode_all(files: list[str], detector: str, workers: int) -> dict[str, np.ndarray]:
+    """Encodings of every labelled image (cached under out/face_eval, keyed by the stage version)."""
+    from osint.facematch.analyse import FaceSettings
+
+    version = FaceSettings(detector=detector, encoder="fused").version()
+    cache = CACHE / f"{detector}.npz"
+    if cache.exists():
+        z = np.load(cache, allow_pickle=False)
+        if str(z["version"]) == version and list(z["files"]) == files:
+            print(f"encodings: cached in {cache.relative_to(ROOT)}")
+            return dict(z)
+    t0 = time.time()
+    n = len(files)
+    dl, sf = np.zeros((n, 128), np.float32), np.zeros((n, 128), np.float32)
+    ok, nfaces, width = np.zeros(n, bool), np.zeros(n, int), np.zeros(n, int)
+    with ProcessPoolExecutor(workers) as pool:
+        for i, (d, s, k, w) in enumerate(pool.map(_central, [(str(DATA / f), detector) for f in files], chunksize=8)):
+            nfaces[i], width[i] = k, w
+            if d is not None:
+                dl[i], sf[i], ok[i] = d, s, True
+            if i % 500 == 0:
+                print(f"  encoded {i}/{n} ({time.time() - t0:.0f} s)", flush=True)
+    print(f"encodings: {n} images in {time.time() - t0:.0f} s with {workers} processes")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    out = dict(files=np.asarray(files), version=np.asarray(version), dlib=dl, sface=sf, ok=ok, nfaces=nfaces,
+               width=width)
+    np.savez(cache, **out)
+    return out
+
+
+def pair_masks(files: list[str], ids: list[str], dup: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-triangle masks of genuine and impostor pairs over `files`."""
+    n = len(files)
+    lab = np.asarray(ids)
+    same = lab[:, None] == lab[None, :]
+    groups = np.asarray([dup.get(f, f"#{i}") for i, f in enumerate(files)])
+    near_dup = (groups[:, None] == groups[None, :]) & ~np.eye(n, dtype=bool)
+    upper = np.triu(np.ones((n, n), bool), 1)
+    genuine = same & ~near_dup & upper
+    impostor = ~same & upper
+    for pair in suspected_pairs():
+        a, b = tuple(pair)
+        ia, ib = lab == a, lab == b
+        impostor &= ~((ia[:, None] & ib[None, :]) | (ib[:, None] & ia[None, :]))
+    return genuine, impostor
+
+
+def curve(gen: np.ndarray, imp: np.ndarray) -> dict:
+    """Distance grid with FMR (impostors at or below) and TAR (genuines at or below) at each point."""
+    imp, gen = np.sort(imp), np.sort(gen)
+    qs = np.concatenate([np.logspace(-7, 0, 120), np.linspace(0, 1, 81)])
+    grid = np.unique(np.round(np.concatenate([np.quantile(imp, np.clip(qs, 0, 1)), np.quantile(gen, np.linspace(0, 1, 41)),
+                                              np.linspace(min(gen[0], imp[0]), max(gen[-1], imp[-1]), 81)]), 5))
+    fmr = np.searchsorted(imp, grid, side="right") / len(imp)
+    tar = np.searchsorted(gen, grid, side="right") / len(gen)
+    return {"distance": grid.tolist(), "fmr": [float(f"{v:.4g}") for v in fmr], "tar": [round(float(v), 5) for v in tar]}
+
+
+def summarise(name: str, gen: np.ndarray, imp: np.ndarray) -> dict:
+    imp_sorted = np.sort(imp)
+    th, tar = {}, {}
+    for f in FMRS:
+        k = int(float(f) * len(imp_sorted))
+        t = float(imp_sorted[k]) if k < len(imp_sorted) else float(imp_sorted[-1])
+        t = float(np.nextafter(t, -np.inf))     # strictly below the k-th impostor: FMR <= f
+        th[f], tar[f] = round(t, 5), round(float((gen <= t).mean()), 5)
+    pct = lambda v: " ".join(f"{q}%:{np.percentile(v, q):.3f}" for q in (1, 5, 25, 50, 75, 95, 99))
+    print(f"\n== {name}: {len(gen):,} genuine pairs, {len(imp):,} impostor pairs")
+    print(f"  genuine  {pct(gen)}")
+    print(f"  impostor {pct(imp)}")
+    for f in FMRS:
+        print(f"  FMR {float(f):.2%}: threshold {th[f]:.4f}  TAR {tar[f]:.2%}")
+    return {"n_genuine": int(len(gen)), "n_impostor": int(len(imp)), "threshold_at_fmr": th, "tar_at_fmr": tar,
+            "genuine_median": round(float(np.median(gen)), 4), "impostor_median": round(float(np.median(imp)), 4),
+            "table": curve(gen, imp)}
+
+
+def histogram(gen: np.ndarray, imp: np.ndarray, bins: int = 16) -> None:
+    lo, hi = np.percentile(np.concatenate([gen, imp]), [0.5, 99.5])
+    edges = np.linspace(lo, hi, bins + 1)
+    g, _ = np.histogram(gen, edges)
+    i, _ = np.histogram(imp, edges)
+    print("  distance   genuine share | impostor share")
+    for k in range(bins):
+        print(f"  {edges[k]:6.3f}  {'#' * int(40 * g[k] / g.max()):<40} | {'*' * int(40 * i[k] / i.max())}")
+
+
+def official_pairs(files: list[str], dist: dict[str, np.ndarray], thresholds: dict[str, float]) -> None:
+    index = {f: i for i, f in enumerate(files)}
+    rows = [r for r in csv.DictReader(open(DATA / "pairs.csv")) if r["file_a"] in index and r["file_b"] in index]
+    a = np.asarray([index[r["file_a"]] for r in rows])
+    b = np.asarray([index[r["file_b"]] for r in rows])
+    same = np.asarray([r["same"] == "1" for r in rows])
+    print(f"\n== official pairs.csv ({same.sum()} same, {(~same).sum()} different; both images encoded)")
+    for model, d in dist.items():
+        t = thresholds[model]
+        dd = d[a, b]
+        print(f"  {model:6s} at its FMR-0.1% threshold {t:.4f}: TAR {np.mean(dd[same] <= t):.2%}  "
+              f"FAR {np.mean(dd[~same] <= t):.2%}")
+
+
+def small_faces(files: list[str], ids: list[str], enc: dict[str, np.ndarray], thresholds: dict[str, float],
+                scales: dict[str, float], detector: str, workers: int) -> None:
+    """Shrink one image per identity (of those with 2+) so the face is W px wide, re-detect and re-encode it,
+    and count how often it still matches another image of that person at the FMR-1% threshold."""
+    from osint.facematch.calibration import distances
+
+    by_id = defaultdict(list)
+    for i, (f, p) in enumerate(zip(files, ids)):
+        if enc["ok"][i] and enc["width"][i] >= 64:
+            by_id[p].append(i)
+    probes = [v[0] for v in by_id.values() if len(v) >= 2][:300]
+    print(f"\n== small faces: {len(probes)} probe images, each shrunk so its face is W px wide, vs the person's "
+          f"other images (threshold at FMR 1%)")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for width in (12, 16, 20, 24, 32, 48, 64):
+        jobs = [(str(DATA / files[i]), width / enc["width"][i], detector) for i in probes]
+        with ProcessPoolExecutor(workers) as pool:
+            got = list(pool.map(_shrunk, jobs, chunksize=8))
+        found = {m: 0 for m in ("dlib", "sface", "fused")}
+        detected = 0
+        for i, (d, s) in zip(probes, got):
+            if d is None:
+                continue
+            detected += 1
+            others = np.asarray([j for j in by_id[ids[i]] if j != i])
+            a = {"dlib": d[None], "sface": s[None]}
+            b = {"dlib": enc["dlib"][others], "sface": enc["sface"][others]}
+            for m in found:
+                found[m] += bool((distances(m, a, b, scales) <= thresholds[m]).any())
+        print(f"  face {width:3d} px: detected+encoded {detected / len(probes):6.1%}   matched: " +
+              "  ".join(f"{m} {found[m] / len(probes):6.1%}" for m in found))
+
+
+def _shrunk(args: tuple[str, float, str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Encode the central face of the image shrunk by `factor` (encoding forced even below min_encode)."""
+    import cv2
+
+    from osint.facematch.analyse import FaceSettings, faces_in_frame
+    from osint.media import load_image
+
+    path, factor, detector = args
+    rgb = load_image(path)
+    small = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    rows: dict = {"dlib": [], "sface": []}
+    faces = faces_in_frame(small, FaceSettings(detector=detector, encoder="fused", min_encode=1), rows=rows)
+    ok = [f for f in faces if f.row is not None]
+    if not ok:
+        return None, None
+    h, w = small.shape[:2]
+    best = min(ok, key=lambda f: (f.box[0] + f.box[2] / 2 - w / 2) ** 2 + (f.box[1] + f.box[3] / 2 - h / 2) ** 2)
+    return np.asarray(rows["dlib"][best.row]), np.asarray(rows["sface"][best.row])
+
+
+def detectors() -> None:
+    """Recall on dlib's 43 hand-drawn boxes in _multi, faces on _noface and video frames, time per image."""
+    from osint.facematch.detect import DETECTORS, detect
+    from osint.media import load_image, sample_frames
+
+    boxes = defaultdict(list)
+    for r in csv.DictReader(open(DATA / "multi_face_boxes.csv")):
+        boxes[r["file"]].append(tuple(int(r[k]) for k in ("left", "top", "width", "height")))
+    noface = sorted((DATA / "images" / "_noface").glob("*.jpg"))
+    others = sorted(p for p in (DATA / "images" / "_multi").glob("*.jpg") if f"images/_multi/{p.name}" not in boxes)
+    photos = {f: load_image(DATA / f) for f in boxes}
+    frames = [(clip.name, f.t, f.image) for clip in (VIDEO / "hamilton" / "short_hamilton_clip.mp4",
+                                                     VIDEO / "facenet_pytorch" / "video.mp4")
+              if clip.exists() for f in sample_frames(clip, every_s=1.0)]
+    print(f"\n== detectors: recall on {sum(map(len, boxes.values()))} hand-drawn boxes (9 PASCAL VOC photos with "
+          f"children, faces 37-109 px), false faces on {len(noface)} animal photos, faces on 8 unannotated group "
+          f"photos and {len(frames)} video frames (Hamilton clip + street crowd)")
+    for name in DETECTORS:
+        t0 = time.perf_counter()
+        hits = total = extra = 0
+        for f, truth in boxes.items():
+            found = detect(photos[f], name)
+            total += len(truth)
+            matched = [_matches(b, found) for b in truth]
+            hits += sum(m is not None for m in matched)
+            extra += len(found) - len({m for m in matched if m is not None})
+        t_multi = (time.perf_counter() - t0) / len(boxes)
+        false = sum(len(detect(load_image(p), name)) for p in noface)
+        group = [len(detect(load_image(p), name)) for p in others]
+        t0 = time.perf_counter()
+        vid = [len(detect(img, name)) for _, _, img in frames]
+        t_vid = (time.perf_counter() - t0) / max(1, len(frames))
+        print(f"  {name:6s} recall {hits}/{total} ({hits / total:.0%}), unmatched boxes {extra}, animal photos {false} "
+              f"faces, group photos {sum(group)} faces {group}, video {sum(vid)} faces in {len(frames)} frames "
+              f"({sum(v > 0 for v in vid)} frames with a face); {t_multi * 1000:.0f} ms per VOC photo, "
+              f"{t_vid * 1000:.0f} ms per video frame")
+
+
+def _matches(truth: tuple[int, int, int, int], found: list) -> int | None:
+    """Index of the detection whose centre lies within the hand-drawn face and whose width is 0.5-2x its width."""
+    cx, cy = truth[0] + truth[2] / 2, truth[1] + truth[3] / 2
+    for k, d in enumerate(found):
+        x, y, w, h = d.box
+        if abs(x + w / 2 - cx) < 0.5 * truth[2] and abs(y + h / 2 - cy) < 0.6 * truth[3] and 0.5 < w / truth[2] < 2:
+            return k
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--detector", default="yunet", help="detector whose boxes feed the encoders")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--no-write", action="store_true", help="do not rewrite the shipped calibration table")
+    ap.add_argument("--small-faces", action="store_true")
+    ap.add_argument("--detectors", action="store_true")
+    args = ap.parse_args()
+    if not DATA.is_dir():
+        print(f"skipped: {DATA} is not present")
+        return
+    from osint.facematch.calibration import distances
+
+    files, ids, dup = load_labels()
+    enc = encode_all(files, args.detector, args.workers)
+    ok = enc["ok"]
+    print(f"images: {len(files)} labelled, {int(ok.sum())} with an encodable face, {int((~ok).sum())} without "
+          f"(failure to enrol: {np.mean(~ok):.2%}); several faces in {int((enc['nfaces'] > 1).sum())} "
+          f"(the most central one is used)")
+    kept = [i for i in range(len(files)) if ok[i]]
+    files_k = [files[i] for i in kept]
+    ids_k = [ids[i] for i in kept]
+    e = {m: enc[m][kept] for m in ("dlib", "sface")}
+    genuine, impostor = pair_masks(files_k, ids_k, dup)
+    report, dist = {}, {}
+    for model in ("dlib", "sface"):
+        dist[model] = distances(model, e, e)
+        report[model] = summarise(model, dist[model][genuine], dist[model][impostor])
+        histogram(dist[model][genuine], dist[model][impostor])
+    scales = {m: report[m]["threshold_at_fmr"]["0.001"] for m in ("dlib", "sface")}
+    dist["fused"] = dist["dlib"] / scales["dlib"] + dist["sface"] / scales["sface"]
+    report["fused"] = summarise(f"fused (dlib/{scales['dlib']:.4f} + sface/{scales['sface']:.4f})",
+                                dist["fused"][genuine], dist["fused"][impostor])
+    histogram(dist["fused"][genuine], dist["fused"][impostor])
+    best = max(report, key=lambda m: (report[m]["tar_at_fmr"]["0.001"], report[m]["tar_at_fmr"]["0.01"]))
+    thresholds = {m: report[m]["threshold_at_fmr"]["0.001"] for m in report}
+    official_pairs(files_k, dist, thresholds)
+    print(f"\ndefault model: {best} (highest TAR at FMR 0.1%); candidates are listed up to FMR 1% "
+          f"(threshold {report[best]['threshold_at_fmr']['0.01']:.4f}) and ranked by distance")
+    if args.small_faces:
+        small_faces(files_k, ids_k, e | {"ok": np.ones(len(kept), bool), "width": enc["width"][kept]},
+                    {m: report[m]["threshold_at_fmr"]["0.01"] for m in report}, scales, args.detector,
+                    args.workers)
+    if args.detectors:
+        detectors()
+    if not args.no_write:
+        table = {"generated_by": "bench/face_eval.py", "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "data": "../shared/data/faces: LFW press photos (pairsDevTrain people) + deepface, face_recognition, "
+                         "openface examples; adults, no age gap",
+                 "detector": args.detector, "version": str(enc["version"]), "images": len(files),
+                 "encoded": int(ok.sum()), "fusion_scale": scales, "default_model": best, "default_max_fmr": 0.01,
+                 "models": report}
+        TABLE.parent.mkdir(parents=True, exist_ok=True)
+        TABLE.write_text(json.dumps(table, indent=1) + "\n")
+        print(f"wrote {TABLE.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Re-matching after adding a reference, in a case holding 100,000 cached faces: `python bench/rematch.py`.
+
+Builds a case with N items (small generated photos, really ingested) whose "faces" stage results hold
+100,000 faces in all, with real encodings (from bench/face_eval.py's cache, or encoded now from LFW photos),
+each slightly perturbed so no two are equal. Then adds one reference person from a real photo and times
+the re-match: what `osint match` does after `osint refs add` (check the stage cache, load the reference
+faces and all cached faces from the case, rank). No collected image is decoded: analysis is disabled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "faces"
+sys.path.insert(0, str(ROOT))
+
+
+def real_encodings() -> dict[str, np.ndarray]:
+    cache = ROOT / "out" / "face_eval" / "yunet.npz"
+    if cache.exists():
+        z = np.load(cache)
+        return {m: z[m][z["ok"]] for m in ("dlib", "sface")}
+    from bench.face_eval import central_face
+
+    rows = [central_face(str(p), "yunet") for p in sorted((DATA / "images").glob("A*/*.jpg"))[:300]]
+    return {m: np.asarray([r[k] for r in rows if r[0] is not None]) for k, m in enumerate(("dlib", "sface"))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--faces", type=int, default=100_000)
+    ap.add_argument("--per-item", type=int, default=10, help="faces per item (group photos, video frames)")
+    args = ap.parse_args()
+    if not DATA.is_dir():
+        print(f"skipped: {DATA} is not present")
+        return
+    from PIL import Image
+
+    from osint.case import Case
+    from osint.facematch import (FaceSettings, STAGE, add_references, analyse, case_faces, match,
+                                 reference_faces, scan_case)
+    from osint.facematch.analyse import pack
+    from osint.ingest import add_paths
+
+    real = real_encodings()
+    settings = FaceSettings()
+    version = settings.version()
+    n_items = args.faces // args.per_item
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        for i in range(n_items):
+            Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(src / f"{i:06d}.png")
+        case = Case.create(Path(tmp) / "case", actor="bench")
+        t0 = time.perf_counter()
+        add_paths(case, [src], collector="bench")
+        print(f"case: {n_items:,} items ingested in {time.perf_counter() - t0:.0f} s")
+        t0 = time.perf_counter()
+        batch = []
+        for k, item in enumerate(case.items()):
+            idx = rng.integers(0, len(real["dlib"]), args.per_item)
+            enc = {}
+            for m in ("dlib", "sface"):
+                v = real[m][idx] + rng.normal(0, 0.002, (args.per_item, 128)).astype(np.float32)
+                enc[m] = pack(list(v / np.linalg.norm(v, axis=1, keepdims=True) if m == "sface" else v))
+            faces = [{"index": j, "t": None, "frame": None, "box": [10 * j, 10, 60, 70], "score": 0.9,
+                      "landmarks": None, "status": "ok", "row": j, "crop": "0" * 64} for j in range(args.per_item)]
+            batch.append((item.sha256, {"media_type": "image", "width": 640, "height": 480, "frames_sampled": 1,
+                                        "faces": faces, "frames": [], "encodings": enc}, None))
+            if len(batch) == 1000:
+                case.put_results(STAGE, version, batch, actor="bench")
+                batch = []
+        case.put_results(STAGE, version, batch, actor="bench")
+        print(f"cached faces stored: {n_items * args.per_item:,} in {time.perf_counter() - t0:.0f} s")
+
+        ref = DATA / "images" / "Lin_Manuel_Miranda"
+        t0 = time.perf_counter()
+        add_references(case, "P-0001", sorted(ref.iterdir())[:1], name="reference person", settings=settings)
+        print(f"refs add (one photo: ingest, detect, encode, record): {time.perf_counter() - t0:.2f} s")
+
+        def refuse(path: Path, settings: FaceSettings) -> None:
+            raise AssertionError(f"re-match decoded an image: {path}")
+        analyse.analyse_file = refuse          # proves the re-match touches no image
+        t0 = time.perf_counter()
+        run = scan_case(case, settings)
+        t1 = time.perf_counter()
+        refs, owners = reference_faces(case, settings)
+        found = case_faces(case, settings)
+        t2 = time.perf_counter()
+        cands = match(found, refs, owners, max_fmr=1.0, top=1)
+        t3 = time.perf_counter()
+        print(f"re-match over {len(found):,} cached faces ({run.cached:,} items cached, {run.computed} computed): "
+              f"{t3 - t0:.2f} s in all = cache check {t1 - t0:.2f} s + load encodings {t2 - t1:.2f} s + "
+              f"rank {t3 - t2:.2f} s; {len(cands):,} face-person distances ranked")
+        case.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,345 @@
+"""Face commands: `refs add/ls/rm` (reference persons), `match` (ranked candidates), `faces scan/cluster`."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CaseOption, ClusterOption, JsonOption,
+                                   WorkersOption, emit_json, err, fail, file_error, make_executor, open_case, out,
+                                   progress, table)
+
+refs_app = typer.Typer(help="Reference persons (missing children) and their photos, kept in the case.",
+                       no_args_is_help=True)
+faces_app = typer.Typer(help="Faces in the case's photos and videos: find them, group unknown ones.",
+                        no_args_is_help=True)
+
+DetectorOption = typer.Option(
+    "yunet", "--detector",
+    help="Face detector. yunet (default): finds faces from ~12 px and turned up to 90 degrees, fastest "
+         "(chosen by measured recall and speed). hog: dlib's frontal HOG (face_recognition's default), misses "
+         "faces under ~40 px. cnn: dlib's MMOD CNN, pose-tolerant but seconds per photo on CPU.")
+ModelOption = typer.Option(
+    None, "--model",
+    help="Which distance ranks faces: dlib (ResNet, Euclidean), sface (OpenCV SFace, cosine), or fused (both, "
+         "each divided by its own 0.1%-FMR threshold, summed). Default: the model with the best measured TAR.")
+MaxFmrOption = typer.Option(
+    None, "--max-fmr", min=0.0, max=1.0,
+    help="List a person for a face when the distance is at most the one where this share of different-person "
+         "pairs score as close (false-match rate, measured on press photos). Default 0.01 (1%): loose on "
+         "purpose, since growing up moves true matches further apart; rank candidates, do not cut.")
+TopOption = typer.Option(3, "--top", min=1, help="At most this many persons per face, closest first.")
+EveryOption = typer.Option(1.0, "--every", min=0.05,
+                           help="Videos: seconds between sampled frames (every scene change is sampled too).")
+MinFaceOption = typer.Option(None, "--min-face", min=4,
+                             help="Smallest face to look for, in original pixels (default: 20 for yunet, 40 for "
+                                  "hog/cnn). Smaller means detection on a larger copy: slower.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(refs_app, name="refs")
+    app.add_typer(faces_app, name="faces")
+    app.command("match")(match_cmd)
+
+
+def _settings(detector: str, min_face: int | None = None, every: float = 1.0):  # -> FaceSettings
+    from osint.facematch import FaceSettings
+
+    try:
+        return FaceSettings(detector=detector, min_face=min_face, every_s=every)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _scan(case: Any, settings: Any, items: list[Any] | None, executor: Any) -> Any:
+    """Run the faces stage with a progress bar and one error line per failed item."""
+    from osint.facematch import scan_case
+
+    items = case.items(role=None) if items is None else items
+    paths = {it.sha256: it for it in items}
+    with progress("finding faces", len(items)) as advance:
+        def on_item(item: Any, data: Any, error: str | None) -> None:
+            if error:
+                acq = case.acquisitions(item.sha256)
+                file_error(acq[0].original_path if acq else item.sha256, f"faces: {error}")
+            advance(1, item.sha256[:12])
+
+        run = scan_case(case, settings, list(paths.values()), executor=executor, on_item=on_item)
+    return run
+
+
+# ---- refs --------------------------------------------------------------------------------------------
+@refs_app.command("add")
+def refs_add(
+    person: str = typer.Argument(..., help="Person id, e.g. the NGO's file number UA-0412."),
+    photos: list[Path] = typer.Argument(..., help="Reference photos of this person (several ages help)."),
+    name: Optional[str] = typer.Option(None, help="Name shown in results."),
+    born: Optional[str] = typer.Option(None, help="Year (or date) of birth: lets reviewers judge the age gap."),
+    missing_since: Optional[str] = typer.Option(None, "--missing-since", help="When the person went missing (YYYY-MM)."),
+    note: str = typer.Option("", help="Free text kept with the person record."),
+    face: Optional[int] = typer.Option(None, "--face", min=0,
+                                       help="Which face to use when a photo shows several (the number printed "
+                                            "for it); applies to every photo given."),
+    detector: str = DetectorOption,
+    case_dir: Optional[Path] = CaseOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Add a reference person with photos; the photos are stored in the case (role "reference") and logged.
+
+    Each photo must show exactly one usable face, or you pick one with --face N. Photos with no face, or
+    with several faces and no choice, are kept but not used, and listed so you can decide.
+    Exit code 1 if any photo is not usable.
+    """
+    from osint.facematch import add_references
+
+    case = open_case(case_dir)
+    result = add_references(case, person, photos, name=name, born=born, missing_since=missing_since, note=note,
+                            face=face, settings=_settings(detector))
+    bad = [p for p in result if p.status != "ok"]
+    if as_json:
+        emit_json({"person": person, "photos": [vars(p) for p in result]})
+    else:
+        for p in result:
+            if p.status == "ok":
+                out.print(f"[green]ok[/] {p.path}: face {p.face} used", highlight=False)
+            elif p.status == "several_faces":
+                faces = ", ".join(f"{f['index']} at {tuple(f['box'])}" for f in p.faces if f["status"] == "ok")
+                file_error(p.path, f"{len(p.faces)} faces ({faces}); choose one with --face N")
+            elif p.status == "bad_face":
+                file_error(p.path, f"--face {face} is not an encoded face of this photo (faces: "
+                                   f"{[f['index'] for f in p.faces if f['status'] == 'ok']})")
+            elif p.status == "too_small":
+                file_error(p.path, "faces found but all too small to encode reliably")
+            else:
+                file_error(p.path, p.error or "no face found")
+        out.print(f"{person}: {len(result) - len(bad)} of {len(result)} photos usable")
+    raise typer.Exit(EXIT_SOME_FAILED if bad else EXIT_OK)
+
+
+@refs_app.command("ls")
+def refs_ls(case_dir: Optional[Path] = CaseOption, as_json: bool = JsonOption) -> None:
+    """List reference persons with how many of their photos are usable."""
+    from osint.facematch import persons
+
+    people = persons(open_case(case_dir))
+    if as_json:
+        emit_json([{**{k: v for k, v in vars(p).items() if k != "photos"}, "usable": p.usable,
+                    "photos": [vars(ph) for ph in p.photos]} for p in people])
+        return
+    table("Reference persons", ["id", "name", "born", "missing since", "photos", "usable", "not usable"],
+          [(p.id, p.name, p.born, p.missing_since, len(p.photos), p.usable,
+            ", ".join(f"{Path(ph.path).name}: {ph.status}" for ph in p.photos if ph.status != "ok"))
+           for p in people])
+
+
+@refs_app.command("rm")
+def refs_rm(person: str = typer.Argument(..., help="Person id to remove."),
+            case_dir: Optional[Path] = CaseOption, as_json: bool = JsonOption) -> None:
+    """Remove a reference person (the photos stay in the case as items; the removal is logged)."""
+    from osint.facematch import remove_person
+
+    removed = remove_person(open_case(case_dir), person)
+    if as_json:
+        emit_json({"person": person, "records_removed": removed})
+    elif removed:
+        out.print(f"removed {person} ({removed} records)")
+    if not removed:
+        fail(f"no reference person {person!r}", EXIT_SOME_FAILED)
+
+
+# ---- match -------------------------------------------------------------------------------------------
+def match_cmd(
+    paths: Optional[list[Path]] = typer.Argument(None, help="With --refs: collected files or folders to search "
+                                                              "(no case needed). Without: the case's media."),
+    refs: Optional[Path] = typer.Option(None, "--refs", help="Folder of reference photos, one subfolder per "
+                                                             "person (named by the person id). Works outside a case."),
+    model: Optional[str] = ModelOption,
+    max_fmr: Optional[float] = MaxFmrOption,
+    top: int = TopOption,
+    detector: str = DetectorOption,
+    every: float = EveryOption,
+    min_face: Optional[int] = MinFaceOption,
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV on stdout instead of a table."),
+    workers: Optional[int] = WorkersOption,
+    cluster_addr: Optional[str] = ClusterOption,
+    case_dir: Optional[Path] = CaseOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Compare every face found with every reference person; list candidates, closest first.
+
+    Each line: where the face is (item, video time, box), the person, the distance (smaller is closer), how
+    many of the person's reference photos agree, and the estimated false-match rate (FMR) at that distance:
+    the share of pairs of different people that scored as close in calibration. A line is a candidate for
+    human review, never an identification. Faces are found once and cached; re-matching after adding a
+    reference touches no image.
+    """
+    from osint.facematch import describe, match, match_folders, reference_faces
+    from osint.facematch.faceset import case_faces
+
+    settings = _settings(detector, min_face, every)
+    model = _model(model)
+    executor = make_executor(workers, cluster_addr)
+    names: dict[str, str] = {}
+    if refs is not None:
+        if not paths:
+            fail("give the collected files or folders to search after --refs DIR")
+        with progress("analysing", None) as advance:
+            result = match_folders(refs, paths, settings=settings, executor=executor, model=model,
+                                   max_fmr=max_fmr, top=top, on_file=lambda p, e: advance(1, Path(p).name))
+        for path, reason in result.errors:
+            file_error(path, reason)
+        for ph in result.references:
+            if ph.status not in ("ok", "failed"):
+                file_error(ph.path, f"reference not used: {ph.status.replace('_', ' ')}")
+        errors = len(result.errors)
+        candidates, scope = result.candidates, f"{result.analysed} files, {result.faces} faces"
+    else:
+        if paths:
+            fail("without --refs, match works on the case: add files with `osint add` first")
+        case = open_case(case_dir)
+        run = _scan(case, settings, None, executor)
+        errors = len(run.errors)
+        ref_set, owners = reference_faces(case, settings)
+        if not owners:
+            fail("no usable reference photos in this case: add some with `osint refs add PERSON PHOTOS`")
+        found = case_faces(case, settings)
+        candidates, scope = match(found, ref_set, owners, model=model, max_fmr=max_fmr, top=top), \
+            f"{len({f.item for f in found.faces})} items, {len(found)} faces"
+        names = {p: r["name"] for p, r in case.records("person").items()}
+    _print_candidates(candidates, names, as_json, as_csv, describe(model, max_fmr), scope)
+    raise typer.Exit(EXIT_SOME_FAILED if errors else EXIT_OK)
+
+
+def _model(model: str | None) -> str:
+    from osint.facematch import default_model
+
+    model = model or default_model()
+    if model not in ("dlib", "sface", "fused"):
+        fail(f"unknown model {model!r} (dlib, sface or fused)", EXIT_USAGE)
+    return model
+
+
+def _candidate_row(c: Any, names: dict[str, str]) -> dict[str, Any]:
+    return {"item": c.face.item, "media_type": c.face.media_type, "frame_time_s": c.face.t, "face": c.face.index,
+            "box": list(c.face.box), "person": c.person, "name": names.get(c.person, c.person), "rank": c.rank,
+            "distance": c.distance, "fmr": c.fmr, "agree": c.agree, "photos": c.photos, "model": c.model,
+            "threshold": c.threshold, "max_fmr": c.max_fmr, "crop": c.face.crop, "context": c.face.context,
+            "reference_item": c.reference.item, "reference_crop": c.reference.crop,
+            "status": "candidate for human review"}
+
+
+def _fmr_text(fmr: float) -> str:
+    return f"{fmr:.2%}" if fmr >= 0.0001 else f"{fmr:.0e}" if fmr > 0 else "0"
+
+
+def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: bool, as_csv: bool, meaning: str,
+                      scope: str) -> None:
+    rows = [_candidate_row(c, names) for c in candidates]
+    if as_json:
+        emit_json({"meaning": meaning, "searched": scope, "candidates": rows})
+        return
+    if as_csv:
+        keys = ["item", "media_type", "frame_time_s", "face", "box", "person", "name", "rank", "distance", "fmr",
+                "agree", "photos", "model", "threshold", "crop", "reference_item", "status"]
+        w = csv.DictWriter(sys.stdout, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({**r, "box": " ".join(map(str, r["box"]))})
+        return
+    table(f"Candidates for human review ({len(rows)}; searched {scope})",
+          ["item", "time s", "face", "box", "person", "distance", "FMR", "agree", "crop"],
+          [(_short(r["item"]), "" if r["frame_time_s"] is None else f"{r['frame_time_s']:.1f}", r["face"],
+            ",".join(map(str, r["box"])), f"{r['person']} ({r['name']})" if r["name"] != r["person"] else r["person"],
+            f"{r['distance']:.3f}", _fmr_text(r["fmr"]), f"{r['agree']}/{r['photos']}", (r["crop"] or "")[:12])
+           for r in rows])
+    err.print(meaning, highlight=False)
+
+
+def _short(item: str) -> str:
+    return item[:12] if len(item) == 64 and all(c in "0123456789abcdef" for c in item) else item
+
+
+# ---- faces -------------------------------------------------------------------------------------------
+@faces_app.command("scan")
+def faces_scan(
+    detector: str = DetectorOption,
+    every: float = EveryOption,
+    min_face: Optional[int] = MinFaceOption,
+    workers: Optional[int] = WorkersOption,
+    cluster_addr: Optional[str] = ClusterOption,
+    case_dir: Optional[Path] = CaseOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Find and encode the faces in every photo and video of the case (cached: a second run costs nothing).
+
+    Faces narrower than 20 px are listed as too small (an encoding of so few pixels is noise), never
+    silently dropped. `osint match` runs this itself; use it to prepare a large case ahead of time.
+    """
+    from osint.facematch import STAGE
+
+    case = open_case(case_dir)
+    settings = _settings(detector, min_face, every)
+    run = _scan(case, settings, None, executor=make_executor(workers, cluster_addr))
+    counts = {"items": 0, "faces": 0, "encoded": 0, "too_small": 0, "no_landmarks": 0, "frames": 0}
+    for r in case.results(STAGE, settings.version()):
+        if r.data:
+            counts["items"] += 1
+            counts["frames"] += r.data["frames_sampled"]
+            for f in r.data["faces"]:
+                counts["faces"] += 1
+                counts[{"ok": "encoded"}.get(f["status"], f["status"])] += 1
+    summary = {**counts, "computed": run.computed, "cached": run.cached, "errors": len(run.errors),
+               "version": settings.version()}
+    if as_json:
+        emit_json(summary)
+    else:
+        out.print(f"{counts['items']} items ({counts['frames']} frames): {counts['faces']} faces, "
+                  f"{counts['encoded']} encoded, {counts['too_small']} too small to encode, "
+                  f"{counts['no_landmarks']} without landmarks; computed {run.computed}, cached {run.cached}, "
+                  f"failed {len(run.errors)}")
+    raise typer.Exit(EXIT_SOME_FAILED if run.errors else EXIT_OK)
+
+
+@faces_app.command("cluster")
+def faces_cluster(
+    model: Optional[str] = ModelOption,
+    max_fmr: float = typer.Option(0.001, "--max-fmr", min=0.0, max=1.0,
+                                  help="Link two faces when their distance is within the threshold of this "
+                                       "false-match rate (default 0.1%: strict, so strangers rarely merge)."),
+    min_size: int = typer.Option(2, "--min-size", min=2, help="Smallest group shown."),
+    detector: str = DetectorOption,
+    every: float = EveryOption,
+    workers: Optional[int] = WorkersOption,
+    case_dir: Optional[Path] = CaseOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Group faces of the same unknown person across the case's photos and videos.
+
+    Each group has a representative face (closest to the others on average) and its members, with item
+    and video time. A group spanning several items is a lead even without a reference photo.
+    """
+    from osint.facematch import cluster
+    from osint.facematch.faceset import case_faces
+
+    case = open_case(case_dir)
+    settings = _settings(detector, None, every)
+    model = _model(model)
+    run = _scan(case, settings, None, make_executor(workers, None))
+    groups = cluster(case_faces(case, settings), model=model, max_fmr=max_fmr, min_size=min_size)
+    if as_json:
+        emit_json([{"representative": vars(g.representative), "items": g.items, "mean_distance": g.mean_distance,
+                    "members": [vars(m) for m in g.members]} for g in groups])
+    else:
+        table(f"Groups of the same face ({len(groups)}; model {model}, linked within FMR {max_fmr:.2%}); "
+              "candidates for human review",
+              ["group", "faces", "items", "representative", "crop", "members (item@time)"],
+              [(k + 1, len(g.members), g.items, f"{_short(g.representative.item)} face {g.representative.index}",
+                (g.representative.crop or "")[:12],
+                " ".join(f"{_short(m.item)}" + ("" if m.t is None else f"@{m.t:.1f}s") for m in g.members[:8]) +
+                (" ..." if len(g.members) > 8 else ""))
+               for k, g in enumerate(groups)])
+    raise typer.Exit(EXIT_SOME_FAILED if run.errors else EXIT_OK)

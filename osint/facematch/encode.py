@@ -1,0 +1,78 @@
+"""Turn a detected face into 128-d encodings: dlib's ResNet (face_recognition's model) and OpenCV's SFace.
+
+dlib: 5-point landmarks from dlib's shape predictor, then the ResNet descriptor of the aligned 150x150
+chip; distance is Euclidean (face_recognition's 0.6 threshold). SFace: the face aligned on YuNet's 5
+landmarks to 112x112; the unit-length feature; distance is cosine distance 1 - a.b (0 same, 2 opposite).
+Only a region around the face is handed to the models, so a face costs the same in a 1 or a 50 MP photo.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from osint.facematch import models
+from osint.facematch.detect import Detection, yunet_landmarks
+
+MODELS = ("dlib", "sface")
+ENCODERS = {"dlib": ("dlib",), "sface": ("sface",), "fused": ("dlib", "sface")}
+
+# A YuNet box spans forehead to chin; dlib's shape predictor was trained on HOG boxes (brows to chin,
+# square). Mapping measured on 150 LFW faces found by both: left -0.016w, top +0.152h, 1.117w x 0.822h.
+_YUNET_TO_DLIB = (-0.016, 0.152, 1.117, 0.822)
+
+
+def dlib_box(det: Detection, detector: str) -> tuple[int, int, int, int]:
+    """The box in the convention dlib's shape predictor expects (HOG/CNN boxes are already in it)."""
+    x, y, w, h = det.box
+    if detector != "yunet":
+        return det.box
+    a, b, c, d = _YUNET_TO_DLIB
+    return round(x + a * w), round(y + b * h), round(c * w), round(d * h)
+
+
+def _region(rgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, int, int]:
+    """The face box padded by one box size on each side (clipped), and its offset in the image."""
+    h, w = rgb.shape[:2]
+    x, y, bw, bh = box
+    pad = max(bw, bh)
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    return np.ascontiguousarray(rgb[y0:min(h, y + bh + pad), x0:min(w, x + bw + pad)]), x0, y0
+
+
+def encode_dlib(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """dlib ResNet descriptor (128 float32, Euclidean space) of the face in `box` (dlib convention)."""
+    import dlib
+
+    region, x0, y0 = _region(rgb, box)
+    x, y, w, h = box
+    rect = dlib.rectangle(x - x0, y - y0, x - x0 + w, y - y0 + h)
+    shape = models.shape_predictor()(region, rect)
+    return np.asarray(models.resnet().compute_face_descriptor(region, shape, 0), dtype=np.float32)
+
+
+def encode_sface(rgb: np.ndarray, box: tuple[int, int, int, int],
+                 landmarks: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """SFace feature (128 float32, unit length) of the face aligned on its 5 YuNet landmarks."""
+    region, x0, y0 = _region(rgb, box)
+    x, y, w, h = box
+    row = [x - x0, y - y0, w, h] + [v for px, py in landmarks for v in (px - x0, py - y0)] + [1.0]
+    net = models.sface()
+    aligned = net.alignCrop(np.ascontiguousarray(region[:, :, ::-1]), np.asarray([row], dtype=np.float32))
+    feat = net.feature(aligned).reshape(-1).astype(np.float32)
+    return feat / max(float(np.linalg.norm(feat)), 1e-12)
+
+
+def encode(rgb: np.ndarray, det: Detection, detector: str, encoder: str) -> dict[str, np.ndarray]:
+    """Encodings of one face for each model the encoder needs ("dlib", "sface" or both for "fused").
+
+    SFace needs YuNet's landmarks; for HOG/CNN faces YuNet is run on the face region to find them, and a
+    face where it finds none gets no SFace encoding (the caller reports it)."""
+    out: dict[str, np.ndarray] = {}
+    for model in ENCODERS[encoder]:
+        if model == "dlib":
+            out["dlib"] = encode_dlib(rgb, dlib_box(det, detector))
+        else:
+            marks = det.landmarks or yunet_landmarks(rgb, det.box)
+            if marks is not None:
+                out["sface"] = encode_sface(rgb, det.box, marks)
+    return out
