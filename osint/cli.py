@@ -9,6 +9,7 @@ from osint.commands import case
 from osint.commands import geo
 from osint.commands import evidence
 from osint.commands import faces
+from osint.commands import report
 
 app = typer.Typer(
     name="osint",
@@ -36,6 +37,7 @@ case.register(app)
 geo.register(app)
 evidence.register(app)
 faces.register(app)
+report.register(app)
 
 if __name__ == "__main__":
     app()

@@ -24,12 +24,21 @@ def collect(case: Case, *, thumbnails: bool = True) -> ReportData:
     """Everything the report shows for `case`. `thumbnails=False` skips decoding originals for thumbnails."""
     images: dict[str, ImageSource] = {}
     notes: list[str] = []
-    persons, candidates = match_candidates(case, images, notes)
     thumbs = _Thumbs(case, images) if thumbnails else None
-    groups = duplicate_groups(case, thumbs, notes)
-    located, map_html = locations(case, thumbs, notes)
+    persons, candidates = _section("face matching", notes, ([], []), match_candidates, case, images, notes)
+    groups = _section("duplicate groups", notes, [], duplicate_groups, case, thumbs, notes)
+    located, map_html = _section("geolocation", notes, ([], None), locations, case, thumbs, notes)
     return ReportData(case.id, case.name, tuple(persons), tuple(candidates), tuple(case_decisions(case)),
                       tuple(groups), tuple(located), custody_summary(case), map_html, tuple(notes), images)
+
+
+def _section(what: str, notes: list[str], empty: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run one section's collector; if the stage fails, the report says so and shows the other sections."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - one broken stage must not cost the reviewer the whole report
+        notes.append(f"{what} could not be shown: {type(exc).__name__}: {exc}")
+        return empty
 
 
 def _derived(case: Case, sha: str | None, images: dict[str, ImageSource]) -> str | None:
@@ -148,23 +157,32 @@ def locations(case: Case, thumbs: Callable[[str, str], str | None] | None,
               notes: list[str]) -> tuple[list[Located], str | None]:
     """Every point answer of the geolocation stage (EXIF GPS, landmarks) and the map of them, if it renders."""
     try:
-        from osint.geolocate import latest_results
+        from osint.geolocate import latest_results, layers_from_results, map_svg
     except ImportError:
         notes.append("geolocation is not available in this installation: no map shown")
         return [], None
     items = {it.sha256: it for it in case.items(role=None)}
-    out = []
+    results, out, unverified = [], [], 0
     for res in latest_results(case):
         sha = res["source"]
+        answers = []
         for ans in res.get("answers", []):
-            if ans.get("lat") is None or ans.get("lon") is None or sha not in items:
-                continue
-            out.append(Located(sha, _name(case, sha)[0], float(ans["lat"]), float(ans["lon"]),
-                               ans.get("uncertainty_m"), ans["method"], _place(ans.get("place")),
-                               thumbs(sha, items[sha].media_type) if thumbs else None))
+            if (ans.get("evidence") or {}).get("verified") is False:
+                unverified += 1
+            elif ans.get("lat") is not None and ans.get("lon") is not None and sha in items:
+                answers.append(ans)
+                out.append(Located(sha, _name(case, sha)[0], float(ans["lat"]), float(ans["lon"]),
+                                   ans.get("uncertainty_m"), ans["method"], _place(ans.get("place")),
+                                   thumbs(sha, items[sha].media_type) if thumbs else None,
+                                   tuple(ans.get("flags") or ())))
+        results.append({**res, "answers": answers})
+    if unverified:
+        notes.append(f"{unverified} unverified landmark guess(es) (too few geometric inliers) are not shown; "
+                     "`osint geolocate` lists them")
     if not out:
         notes.append("no located items (`osint geolocate`): the map is empty")
-    return out, None
+        return out, None
+    return out, map_svg(layers_from_results(results, title=f"{case.name}: located items"))
 
 
 def _place(place: dict[str, Any] | None) -> str:

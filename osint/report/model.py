@@ -101,7 +101,8 @@ class DupGroup:
 
 @dataclass(frozen=True)
 class Located:
-    """Where an item was (probably) taken: degrees, radius of uncertainty in metres, and how it is known."""
+    """Where an item was (probably) taken: degrees, radius of uncertainty in metres, how it is known, and the
+    stage's warnings about it (`flags`, e.g. an editor in EXIF Software)."""
 
     item: str
     name: str
@@ -111,6 +112,7 @@ class Located:
     method: str
     place: str = ""
     thumb: str | None = None
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

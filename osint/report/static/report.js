@@ -229,7 +229,7 @@
       el("td", {text: `${l.name || ""} ${short(l.item)}`}), el("td", {text: l.lat.toFixed(5)}),
       el("td", {text: l.lon.toFixed(5)}),
       el("td", {text: l.uncertainty_m === null || l.uncertainty_m === undefined ? "unknown" : `± ${Math.round(l.uncertainty_m)} m`}),
-      el("td", {text: l.method}), el("td", {text: l.place || ""}))));
+      el("td", {text: [l.method, ...(l.flags || [])].join("; ")}), el("td", {text: l.place || ""}))));
     document.getElementById("loc-count").textContent = `(${D.located.length})`;
     if (!D.located.length) document.getElementById("map-view").append(el("p", {class: "help", text: "No located items (run the geolocation stage, or no item carries a position)."}));
   }
