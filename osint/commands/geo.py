@@ -89,9 +89,12 @@ def geolocate(
             for p in paths:
                 try:
                     results.append(to_plain(locate_file(opts, p)))
-                except (OsintError, OSError) as exc:
+                except OsintError as exc:
                     failed += 1
                     file_error(str(p), str(exc))
+                except OSError as exc:
+                    failed += 1
+                    file_error(str(p), exc.strerror or str(exc))
                 advance(1, p.name)
     else:
         items = case.items(media_type="image")

@@ -23,6 +23,9 @@ DEFAULT_GPS_ERROR_M = 50.0
 UERE_M = 5.0
 # GPS time and capture time (both in UTC) further apart than this are flagged (seconds).
 MAX_CLOCK_GAP_S = 600
+# Without an OffsetTime tag, local time minus GPS time should be a whole quarter hour (a time zone) give or
+# take this much camera-clock drift (seconds).
+ZONE_SLACK_S = 180
 # A time-zone offset more than this many hours from longitude/15 is flagged (political zones and
 # summer time put real offsets up to ~3 h from solar time, e.g. western China, Spain in summer).
 MAX_ZONE_GAP_H = 3.5
@@ -215,7 +218,7 @@ def _clock_flags(flags: list[str], gps_time: str | None, capture: str | None, of
         else:
             local_minus_utc = (c - g.replace(tzinfo=None)).total_seconds()
             quarter = round(local_minus_utc / 900) * 900
-            if abs(quarter) > 14 * 3600 or abs(local_minus_utc - quarter) > MAX_CLOCK_GAP_S:
+            if abs(quarter) > 14 * 3600 or abs(local_minus_utc - quarter) > ZONE_SLACK_S:
                 flags.append(f"clock: GPS time and local capture time differ by {local_minus_utc / 3600:+.2f} h, "
                              "which no time zone explains")
             else:
