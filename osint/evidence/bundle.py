@@ -174,7 +174,7 @@ def export_bundle(case: Case, selection: Selection, out: Path, signer: Signer, *
 
     rows = case.custody_rows()
     markers = keep | {json.dumps(p, ensure_ascii=False) for p in selection.persons} | {
-        f'"{PERSON_KIND}/{p}"' for p in selection.persons}
+        json.dumps(f"{r['kind']}/{r['key']}", ensure_ascii=False) for r in records}
     about = _about(markers)
     custody_bytes, whole = bundle_custody(rows, about)
     analysis = _analysis_details(rows, about)

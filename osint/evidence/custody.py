@@ -2,7 +2,8 @@
 
 `custody/custody.jsonl` holds one line per entry of the case's log, from entry 1 to the head at export:
 
-* an entry about the bundled items (it names one of their hashes, or a bundled person) is written whole,
+* an entry about the bundled material (it names one of the items' hashes, a bundled record such as
+  "person/UA-0412", or a bundled person's id), and the case's creation, is written whole,
   byte for byte as the case hashed it, so its SHA-256 is the SHA-256 of the line;
 * any other entry is withheld (it may be about another child) and written as an anchor
   `{"hash": ..., "prev": ..., "seq": ..., "withheld": true}`.

@@ -209,7 +209,8 @@ def _check_signature(reader: BagReader, names: set[str], pubkey: bytes | None, t
                                                             f"not by the key you trust ({fingerprint(pubkey)})"))
     elif trusted and bag_key:
         fp = normalise_fingerprint(fingerprint(bag_key))
-        out["signer_trusted"] = any(len(t) >= 16 and fp.startswith(normalise_fingerprint(t)) for t in trusted)
+        out["signer_trusted"] = any(len(normalise_fingerprint(t)) >= 16 and fp.startswith(normalise_fingerprint(t))
+                                    for t in trusted)
         if not out["signer_trusted"]:
             failures.append(Failure("signer", "signer.pem", f"key {fingerprint(bag_key)} is not among the trusted "
                                                             "fingerprints"))

@@ -147,3 +147,19 @@ def test_vics_layout(world, tmp_path):
     found = media[hashlib.sha1(world.case.object_path(world.ua0412[0]).read_bytes()).hexdigest().upper()]
     assert "UA-0412" in found["Tags"] and "candidate for human review" in found["Comments"]
     assert verify_bundle(tmp_path / "b").ok
+
+
+def test_cli_items_and_group(world, tmp_path):
+    items = f"{world.ua0412[0][:10]},{world.ua0412[1][:10]}"
+    res = runner.invoke(app, ["evidence", "export", "-C", str(world.case.root), "--items", items,
+                              "--out", str(tmp_path / "i.zip"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["items"] == 2
+    res = runner.invoke(app, ["evidence", "export", "-C", str(world.case.root), "--group", "g1",
+                              "--out", str(tmp_path / "g"), "--json"])
+    assert res.exit_code == 0, res.output
+    names = {p.name for p in (tmp_path / "g" / "data" / "originals").iterdir()}
+    assert names == {f"{s}.jpg" for s in world.other}
+    res = runner.invoke(app, ["evidence", "verify", str(tmp_path / "g"), "--json",
+                              "--trust", world.lead.info.fingerprint])
+    assert res.exit_code == 0 and json.loads(res.stdout)["signer_trusted"] is True
