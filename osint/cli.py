@@ -6,6 +6,7 @@ import typer
 
 from osint import __version__
 from osint.commands import case
+from osint.commands import hashing
 from osint.commands import geo
 from osint.commands import evidence
 from osint.commands import faces
@@ -34,6 +35,7 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 
 case.register(app)
+hashing.register(app)
 geo.register(app)
 evidence.register(app)
 faces.register(app)

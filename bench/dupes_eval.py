@@ -1,0 +1,249 @@
+"""How well each hash links a repost to its original, at the threshold where distinct originals never link.
+
+Takes every real photo in ../shared/data (faces/, landmarks/, exif/) as the set of distinct originals
+(documented copies of one picture kept once), finds per hash the smallest distance between two distinct
+originals (the threshold is one bit less), then makes transformed copies of a sample of the larger photos
+(resize, JPEG quality, crop, mirror, rotation, border, caption, screenshot, gamma/colour, watermark) and
+prints, per transform and per hash, the share of copies still within the threshold of their original.
+
+    python bench/dupes_eval.py [--positives 120] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = (ROOT / ".." / "shared" / "data").resolve()
+SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".tif", ".tiff"}
+MIN_SIDE = 600          # photos at least this long are used to make transformed copies
+WORK_SIDE = 1600        # copies are made from the original decoded to at most this many pixels
+
+
+def same_picture_duplicates(data: Path) -> set[Path]:
+    """Files that are documented copies of another file's picture (kept once in the set of originals)."""
+    drop: set[Path] = set()
+    seen: set[str] = set()
+    with open(data / "faces" / "attributes.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["attribute"] == "near_duplicate_group":
+                if row["value"] in seen:
+                    drop.add(data / "faces" / row["file"])
+                seen.add(row["value"])
+    exif = data / "exif" / "exif-samples" / "jpg"
+    drop |= {exif / "orientation" / f"{shape}_{k}.jpg" for shape in ("landscape", "portrait") for k in range(2, 9)}
+    drop |= {exif / "hdr" / "canon_hdr_YES.jpg", exif / "hdr" / "iphone_hdr_YES.jpg"}   # same shot, HDR on/off
+    drop |= {exif / "Canon_40D_photoshop_import.jpg"}                                     # Canon_40D.jpg re-saved
+    # attributes.csv: "mirror reflection shot" of deepface_img11 (PDQ links it, mirrored, at 2 bits)
+    drop |= {data / "faces" / "images" / "Angelina_Jolie" / "deepface_img11_reflection.jpg"}
+    return drop
+
+
+def originals(data: Path) -> list[Path]:
+    drop = same_picture_duplicates(data)
+    found = [p for sub in ("faces", "landmarks", "exif") for p in sorted((data / sub).rglob("*"))
+             if p.suffix.lower() in SUFFIXES and p not in drop]
+    return found
+
+
+# ---- transforms ------------------------------------------------------------------------------------------
+def _font(size: int):  # type: ignore[no-untyped-def]
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=max(8, size))
+
+
+def _caption(im, rng, text="ДІТИ ЕВАКУЙОВАНІ / children evacuated"):  # type: ignore[no-untyped-def]
+    from PIL import ImageDraw
+
+    im = im.copy()
+    draw = ImageDraw.Draw(im)
+    size = im.height // 12
+    y = int(im.height * rng.uniform(0.65, 0.85))
+    draw.text((im.width // 20, y), text, font=_font(size), fill=(255, 255, 255), stroke_width=max(1, size // 12),
+              stroke_fill=(0, 0, 0))
+    return im
+
+
+def _watermark(im, rng):  # type: ignore[no-untyped-def]
+    from PIL import Image, ImageDraw
+
+    layer = Image.new("RGBA", im.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    size = im.height // 14
+    draw.text((int(im.width * 0.55), int(im.height * 0.05)), "@channel_news", font=_font(size),
+              fill=(255, 255, 255, 140))
+    return Image.alpha_composite(im.convert("RGBA"), layer).convert("RGB")
+
+
+def _crop(im, rng, share):  # type: ignore[no-untyped-def]
+    w, h = im.size
+    dx, dy = int(w * share), int(h * share)
+    left, top = int(rng.integers(0, dx + 1)), int(rng.integers(0, dy + 1))
+    return im.crop((left, top, w - (dx - left), h - (dy - top)))
+
+
+def _border(im, rng):  # type: ignore[no-untyped-def]
+    from PIL import ImageOps
+
+    return ImageOps.expand(im, border=max(im.size) // 12, fill=(255, 255, 255) if rng.random() < 0.5 else (0, 0, 0))
+
+
+def _screenshot(im, rng):  # type: ignore[no-untyped-def]
+    """A phone screenshot: the picture scaled to the screen width on a dark page with a status bar and text."""
+    from PIL import Image, ImageDraw
+
+    screen = Image.new("RGB", (1080, 2340), (18, 18, 18))
+    scale = 1080 / im.width
+    shown = im.resize((1080, max(1, int(im.height * scale))), Image.Resampling.BICUBIC)
+    top = int(rng.integers(300, 700))
+    screen.paste(shown, (0, top))
+    draw = ImageDraw.Draw(screen)
+    draw.text((40, 30), "12:41   4G  87%", font=_font(40), fill=(230, 230, 230))
+    draw.text((40, top - 120), "Новини · 2 год", font=_font(48), fill=(230, 230, 230))
+    draw.text((40, top + shown.height + 40), "1.2K views   Share   Comment", font=_font(44), fill=(200, 200, 200))
+    return screen.resize((540, 1170), Image.Resampling.BILINEAR)
+
+
+def _gamma_colour(im, rng):  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    a = np.asarray(im, dtype=np.float64) / 255.0
+    gamma = rng.choice([0.6, 1.6])
+    gains = np.array([1.12, 1.0, 0.85]) if rng.random() < 0.5 else np.array([0.88, 1.0, 1.15])
+    return Image.fromarray(np.clip(a ** gamma * gains * 255.0, 0, 255).astype(np.uint8))
+
+
+def _resize(im, factor):  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    return im.resize((max(1, round(im.width * factor)), max(1, round(im.height * factor))), Image.Resampling.BICUBIC)
+
+
+TRANSFORMS = {
+    "resize 0.25x": lambda im, rng: _resize(im, 0.25),
+    "resize 0.5x": lambda im, rng: _resize(im, 0.5),
+    "resize 2x": lambda im, rng: _resize(im, 2.0),
+    "JPEG q30": lambda im, rng: im,
+    "JPEG q95": lambda im, rng: im,
+    "crop 10%": lambda im, rng: _crop(im, rng, 0.10),
+    "crop 20%": lambda im, rng: _crop(im, rng, 0.20),
+    "mirror": lambda im, rng: im.transpose(0),          # FLIP_LEFT_RIGHT
+    "rotate 90": lambda im, rng: im.transpose(4),       # ROTATE_270 (turn clockwise)
+    "border": _border,
+    "caption text": _caption,
+    "watermark": _watermark,
+    "screenshot": _screenshot,
+    "gamma/colour": _gamma_colour,
+    "crop 10%+caption+0.5x+q50": lambda im, rng: _resize(_caption(_crop(im, rng, 0.10), rng), 0.5),
+}
+QUALITY = {"JPEG q30": 30, "JPEG q95": 95, "crop 10%+caption+0.5x+q50": 50}
+
+
+def make_copy(job: tuple[str, str, int, str]):  # type: ignore[no-untyped-def]
+    """Write one transformed copy (JPEG) and hash it: (original, transform, seed, folder) -> MediaHashes."""
+    from PIL import Image
+
+    from osint.hashing import hash_file
+    from osint.media import load_image
+
+    original, name, seed, folder = job
+    rng = np.random.default_rng(seed)
+    im = TRANSFORMS[name](Image.fromarray(load_image(original, max_side=WORK_SIDE)), rng)
+    out = Path(folder) / f"{seed}_{name.replace(' ', '_').replace('/', '_').replace('%', '')}.jpg"
+    im.save(out, quality=QUALITY.get(name, 85))
+    return hash_file(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--positives", type=int, default=120, help="originals to make transformed copies of")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--closest", type=int, default=3, help="closest distinct pairs to print per hash")
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        print(f"skipped: {DATA} is absent")
+        return 0
+    from PIL import Image
+
+    from osint.hashing import ALGORITHMS, BITS, HashSet, Thresholds, compare, hash_file
+    from osint.pipeline import PoolExecutor
+
+    t0 = time.time()
+    files = originals(DATA)
+    hashes, failed = {}, {}
+    for path, result, error in PoolExecutor(args.workers).run(hash_file, files):
+        if error:
+            failed[path] = error
+        else:
+            hashes[str(path)] = result
+    print(f"{len(hashes)} distinct originals hashed ({len(failed)} unreadable: "
+          f"{', '.join(p.name for p in failed)}) in {time.time() - t0:.0f} s")
+
+    # the smallest distance between two distinct originals, per hash: the threshold is one bit below it
+    wide = Thresholds(phash=24, dhash=24, pdq=100)
+    near = HashSet(hashes).links(wide)
+    thresholds = {}
+    n_pairs = len(hashes) * (len(hashes) - 1) // 2
+    for algo in ALGORITHMS:
+        dist = sorted((e.distance, m.a, m.b) for m in near for e in m.evidence if e.algorithm == algo)
+        thresholds[algo] = dist[0][0] - 1 if dist else wide.of(algo)
+        print(f"{algo}: closest distinct originals at {dist[0][0] if dist else '>' + str(wide.of(algo))} "
+              f"of {BITS[algo]} bits -> threshold {thresholds[algo]}; "
+              f"pairs within threshold+1..+4: {[sum(1 for d in dist if d[0] <= thresholds[algo] + k) for k in range(1, 5)]}"
+              f" of {n_pairs:,}")
+        for d, a, b in dist[:args.closest]:
+            print(f"    {d:3d}  {Path(a).relative_to(DATA)}  ~  {Path(b).relative_to(DATA)}")
+    limits = Thresholds(**thresholds)
+
+    sizes = {p: max(Image.open(p).size) for p in hashes if Path(p).suffix.lower() in {".jpg", ".jpeg", ".png"}}
+    big = sorted(p for p, s in sizes.items() if s >= MIN_SIDE)
+    rng = np.random.default_rng(0)
+    chosen = sorted(rng.choice(big, size=min(args.positives, len(big)), replace=False).tolist())
+    jobs = [(p, name, k * 100 + t, "") for k, p in enumerate(chosen) for t, name in enumerate(TRANSFORMS)]
+    t1 = time.time()
+    dist = {name: {algo: [] for algo in (*ALGORITHMS, "any")} for name in TRANSFORMS}
+    wrong = {name: 0 for name in TRANSFORMS}
+    index = HashSet(hashes)
+    with tempfile.TemporaryDirectory() as folder:
+        jobs = [(p, name, seed, folder) for p, name, seed, _ in jobs]
+        for (original, name, _, _), copy, error in PoolExecutor(args.workers).run(make_copy, jobs):
+            if error:
+                print(f"  could not make {name} of {original}: {error}", file=sys.stderr)
+                continue
+            match = compare(hashes[original], copy, limits)
+            for e in match.evidence:
+                dist[name][e.algorithm].append(e.distance)
+            dist[name]["any"].append(0 if match.linked else 999)
+            wrong[name] += sum(1 for m in index.similar(copy, limits) if m.b != original)
+    print(f"{len(chosen)} originals of at least {MIN_SIDE} px x {len(TRANSFORMS)} transforms, made and hashed in "
+          f"{time.time() - t1:.0f} s\n")
+
+    head = ["transform", *[f"{a} <= {thresholds[a]}" for a in ALGORITHMS], "any", "median bits p/d/q",
+            "wrong links"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for name in TRANSFORMS:
+        row = [name]
+        for algo in ALGORITHMS:
+            d = np.array(dist[name][algo])
+            row.append(f"{(d <= thresholds[algo]).mean():.0%}")
+        row.append(f"{(np.array(dist[name]['any']) == 0).mean():.0%}")
+        row.append("/".join(f"{np.median(dist[name][a]):.0f}" for a in ALGORITHMS))
+        row.append(str(wrong[name]))
+        print("| " + " | ".join(row) + " |")
+    print(f"\nrecall = share of copies within the threshold of their own original; 'any' = linked by at least one "
+          f"hash; wrong links = copies within a threshold of some other original. {len(hashes)} originals, "
+          f"{n_pairs:,} distinct pairs, none linked at these thresholds. Total {time.time() - t0:.0f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Perceptual hashes of photos and video keyframes, near-duplicate search and groups of reposts.
+
+pHash and dHash (imagehash) and PDQ (numpy, with its mirrored and rotated variants) on a small reduced
+decode; a Hamming index for search and all-pairs joins; links and groups under measured thresholds.
+"""
+
+from osint.hashing.hashes import (BITS, DECODE_SIDE, DHASH, KEYFRAME_EVERY_S, PDQ, PHASH, STAGE, VERSION,
+                                  FrameHashes, MediaHashes, bits_to_hex, hash_file, hash_picture, hex_to_bits)
+from osint.hashing.index import HammingIndex, Pairs, distances, to_words
+from osint.hashing.match import (ALGORITHMS, MIN_QUALITY, Evidence, Group, HashSet, PairMatch, Thresholds,
+                                 compare)
+from osint.hashing.pdq import DIHEDRAL, pdq
+from osint.hashing.stage import hash_case, stored_hashes
+
+__all__ = ["ALGORITHMS", "BITS", "DECODE_SIDE", "DHASH", "DIHEDRAL", "KEYFRAME_EVERY_S", "MIN_QUALITY", "PDQ",
+           "PHASH", "STAGE", "VERSION", "Evidence", "FrameHashes", "Group", "HammingIndex", "HashSet",
+           "MediaHashes", "PairMatch", "Pairs", "Thresholds", "bits_to_hex", "compare", "distances", "hash_case",
+           "hash_file", "hash_picture", "hex_to_bits", "pdq", "stored_hashes", "to_words"]

@@ -1,0 +1,225 @@
+"""Near-duplicate links between photos and video keyframes: search one picture, or group a whole case.
+
+Every photo and every video keyframe is a point with three hashes. Two items are linked when any pair of
+their points is within the threshold of any one hash (pHash, dHash, or PDQ compared over all eight
+mirrored/rotated variants). Groups are the connected components of those links, so a chain of reposts
+(original -> cropped -> cropped and captioned) ends up in one group even when its ends are far apart.
+Points whose PDQ quality is below MIN_QUALITY (black frames, fades, blank pages) never link anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from osint.hashing.hashes import BITS, DHASH, PDQ, PHASH, MediaHashes
+from osint.hashing.index import HammingIndex, distances, to_words
+from osint.hashing.pdq import DIHEDRAL
+
+ALGORITHMS = (PHASH, DHASH, PDQ)
+MIN_QUALITY = 20   # PDQ quality below this: too little detail for any hash to mean anything
+PAIRWISE_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Largest Hamming distance (differing bits) at which two pictures count as the same picture, per hash.
+
+    Defaults are the largest distances at which no two distinct originals of bench/dupes_eval.py link.
+    """
+
+    phash: int = 5
+    dhash: int = 3
+    pdq: int = 59
+
+    def of(self, algorithm: str) -> int:
+        return int(getattr(self, algorithm))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The closest pair of points of two items under one hash: distance in bits, where, and how.
+
+    `t_a`/`t_b` are keyframe times in seconds (None for a photo); `view_a`/`view_b` say whether the full
+    picture or its content without borders matched; `transform` is what to do to b's picture to make it
+    look like a's ("identity" unless PDQ matched it mirrored or rotated); `linked` means `distance` is
+    within the threshold.
+    """
+
+    algorithm: str
+    distance: int
+    t_a: float | None
+    t_b: float | None
+    view_a: str
+    view_b: str
+    transform: str
+    linked: bool
+
+
+@dataclass(frozen=True)
+class PairMatch:
+    """How two items (SHA-256 `a`, `b`; `a` may be "query") compare under every hash."""
+
+    a: str
+    b: str
+    evidence: tuple[Evidence, ...]
+
+    @property
+    def linked(self) -> bool:
+        return any(e.linked for e in self.evidence)
+
+    def best(self) -> Evidence:
+        """The evidence with the smallest distance relative to its hash length."""
+        return min(self.evidence, key=lambda e: e.distance / BITS[e.algorithm])
+
+
+@dataclass(frozen=True)
+class Group:
+    """Items linked directly or through a chain of links, and the links themselves (closest evidence each)."""
+
+    members: tuple[str, ...]
+    links: tuple[PairMatch, ...]
+
+
+class _Points:
+    """The usable frames of some items as flat arrays: which item, when, and each hash as uint64 words."""
+
+    def __init__(self, hashes: Mapping[str, MediaHashes]):
+        owner, t, view, frames = [], [], [], []
+        self.shas = list(hashes)
+        for k, sha in enumerate(self.shas):
+            for f in hashes[sha].frames:
+                if f.pdq_quality >= MIN_QUALITY:
+                    owner.append(k)
+                    t.append(np.nan if f.t is None else f.t)
+                    view.append(f.view)
+                    frames.append(f)
+        self.owner = np.array(owner, dtype=np.int64)
+        self.t = np.array(t, dtype=np.float64)
+        self.view = view
+        self.words = {PHASH: to_words([f.phash for f in frames], BITS[PHASH]),
+                      DHASH: to_words([f.dhash for f in frames], BITS[DHASH]),
+                      PDQ: to_words([f.pdq for f in frames], BITS[PDQ])}
+        flat = [h for f in frames for h in f.pdq_dihedral]
+        self.variants = to_words(flat, BITS[PDQ]).reshape(len(frames), len(DIHEDRAL), BITS[PDQ] // 64)
+
+    def __len__(self) -> int:
+        return len(self.owner)
+
+    def where(self, k: int) -> tuple[float | None, str]:
+        """Keyframe time (None for a photo) and view of point k."""
+        return (None if np.isnan(self.t[k]) else float(self.t[k])), self.view[k]
+
+    def queries(self, algorithm: str) -> tuple[np.ndarray, np.ndarray]:
+        """The rows to search with for one hash (all 8 dihedral variants for PDQ) and the point and variant of each."""
+        if algorithm == PDQ:
+            rows = self.variants.reshape(-1, self.variants.shape[-1])
+            return rows, np.arange(len(rows))
+        return self.words[algorithm], np.arange(len(self)) * len(DIHEDRAL)
+
+
+def compare(a: MediaHashes, b: MediaHashes, thresholds: Thresholds = Thresholds(), name_a: str = "a",
+            name_b: str = "b") -> PairMatch:
+    """Closest frames of two items under each hash (PDQ over b's picture mirrored and rotated too)."""
+    pa, pb = _Points({name_a: a}), _Points({name_b: b})
+    evidence = []
+    if len(pa) and len(pb):
+        for algo in ALGORITHMS:
+            rows, code = pb.queries(algo)
+            d = distances(pa.words[algo][:, None, :], rows[None, :, :])
+            i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+            evidence.append(_evidence(algo, int(d[i, j]), pa.where(int(i)), pb.where(int(code[j]) // len(DIHEDRAL)),
+                                      int(code[j] % len(DIHEDRAL)), thresholds))
+    return PairMatch(name_a, name_b, tuple(evidence))
+
+
+def _evidence(algo: str, distance: int, where_a: tuple[float | None, str], where_b: tuple[float | None, str],
+              variant: int, thresholds: Thresholds) -> Evidence:
+    return Evidence(algo, distance, where_a[0], where_b[0], where_a[1], where_b[1], DIHEDRAL[variant],
+                    distance <= thresholds.of(algo))
+
+
+class HashSet:
+    """The hashes of many items, searchable: `similar` for one picture, `groups` for all near-duplicates."""
+
+    def __init__(self, hashes: Mapping[str, MediaHashes]):
+        self.hashes = dict(hashes)
+        self.points = _Points(self.hashes)
+        self.index = {algo: HammingIndex(self.points.words[algo]) for algo in ALGORITHMS}
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the hash arrays (PDQ variants included), in bytes."""
+        return sum(ix.nbytes for ix in self.index.values()) + int(self.points.variants.nbytes)
+
+    def similar(self, query: MediaHashes, thresholds: Thresholds = Thresholds()) -> list[PairMatch]:
+        """Items with any point within a threshold of any point of `query`, closest first."""
+        q = _Points({"query": query})
+        items: dict[int, None] = {}
+        for algo in ALGORITHMS:
+            if len(q):
+                found = self.index[algo].search(q.queries(algo)[0], thresholds.of(algo))[0]
+                items.update(dict.fromkeys(self.points.owner[found].tolist()))
+        matches = [compare(query, self.hashes[sha], thresholds, "query", sha)
+                   for sha in (self.points.shas[k] for k in items)]
+        return sorted(matches, key=lambda m: m.best().distance / BITS[m.best().algorithm])
+
+    def pairwise(self, group: Group, thresholds: Thresholds = Thresholds(), limit: int = PAIRWISE_LIMIT
+                 ) -> list[PairMatch]:
+        """Every pair of a group's members compared under every hash; for groups over `limit` members only
+        the linked pairs (a group of n has n(n-1)/2 pairs)."""
+        if len(group.members) > limit:
+            return [compare(self.hashes[m.a], self.hashes[m.b], thresholds, m.a, m.b) for m in group.links]
+        return [compare(self.hashes[a], self.hashes[b], thresholds, a, b)
+                for k, a in enumerate(group.members) for b in group.members[k + 1:]]
+
+    def links(self, thresholds: Thresholds = Thresholds()) -> list[PairMatch]:
+        """Every pair of distinct items linked under some hash, with the closest under-threshold evidence."""
+        best: dict[tuple[int, int], dict[str, Evidence]] = {}
+        p = self.points
+        for algo in ALGORITHMS:
+            rows, code = p.queries(algo)
+            pairs = self.index[algo].pairs(thresholds.of(algo), None if algo != PDQ else rows)
+            qi = code[pairs.i] // len(DIHEDRAL)
+            keep = p.owner[qi] != p.owner[pairs.j]
+            qi, variant, j, d = qi[keep], code[pairs.i][keep] % len(DIHEDRAL), pairs.j[keep], pairs.d[keep]
+            order = np.argsort(d, kind="stable")
+            for k in order:
+                a, b, ta, tb = int(p.owner[qi[k]]), int(p.owner[j[k]]), p.where(int(qi[k])), p.where(int(j[k]))
+                v = _inverse(int(variant[k]))   # variant v of a's picture looks like b: b -> a is its inverse
+                if a > b:   # store each pair once, as (lower, higher); the transform then turns around
+                    a, b, ta, tb, v = b, a, tb, ta, _inverse(v)
+                slot = best.setdefault((a, b), {})
+                if algo not in slot:
+                    slot[algo] = _evidence(algo, int(d[k]), ta, tb, v, thresholds)
+        return [PairMatch(self.points.shas[a], self.points.shas[b], tuple(ev.values())) for (a, b), ev in best.items()]
+
+    def groups(self, thresholds: Thresholds = Thresholds()) -> list[Group]:
+        """Connected components of `links` with two or more items, largest first."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        links = self.links(thresholds)
+        index = {sha: k for k, sha in enumerate(self.points.shas)}
+        n = len(index)
+        a = np.array([index[m.a] for m in links], dtype=np.int64)
+        b = np.array([index[m.b] for m in links], dtype=np.int64)
+        _, label = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
+        by_label: dict[int, list[PairMatch]] = {}
+        for m, la in zip(links, label[a]):
+            by_label.setdefault(int(la), []).append(m)
+        order = np.argsort(label, kind="stable")
+        bounds = np.searchsorted(label[order], np.arange(label.max() + 2 if n else 1))
+        groups = [Group(tuple(self.points.shas[k] for k in order[bounds[lab]:bounds[lab + 1]]), tuple(found))
+                  for lab, found in by_label.items()]
+        return sorted(groups, key=lambda g: (-len(g.members), g.members[0]))
+
+
+_INVERSE = {"rotate90": "rotate270", "rotate270": "rotate90"}   # every other dihedral transform undoes itself
+
+
+def _inverse(variant: int) -> int:
+    name = DIHEDRAL[variant]
+    return DIHEDRAL.index(_INVERSE.get(name, name))

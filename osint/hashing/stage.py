@@ -1,0 +1,29 @@
+"""The hash stage in a case: compute once per original (cached by SHA-256 and VERSION), load for search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from osint.case import Case, Item
+from osint.hashing.hashes import STAGE, VERSION, MediaHashes, hash_file
+from osint.pipeline import Executor, StageRun, run_stage
+
+
+def hash_case(case: Case, *, executor: Executor | None = None, items: list[Item] | None = None,
+              on_item: Callable[[Item, Any, str | None], None] | None = None) -> StageRun:
+    """Hash every photo and video of the case (all roles) that has no hash result for VERSION yet."""
+    todo = case.items(role=None) if items is None else items
+    return run_stage(case, STAGE, VERSION, hash_file, todo, executor=executor, on_item=on_item,
+                     details={"algorithms": VERSION})
+
+
+def stored_hashes(case: Case) -> tuple[dict[str, MediaHashes], dict[str, str]]:
+    """The case's hashes for VERSION: ({sha256: hashes}, {sha256: error} for items that failed)."""
+    ok, failed = {}, {}
+    for r in case.results(STAGE, VERSION):
+        if r.error:
+            failed[r.sha256] = r.error
+        else:
+            ok[r.sha256] = MediaHashes.from_plain(r.data)
+    return ok, failed
