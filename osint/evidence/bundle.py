@@ -37,7 +37,7 @@ from osint.errors import CaseError, OsintError
 from osint.evidence.archive import Source, write_folder, write_zip
 from osint.evidence.custody import bundle_custody
 from osint.evidence.keys import EVIDENCE_LEAD, Signer
-from osint.evidence.select import PERSON_KIND, SHA_RE, Selection, all_records, shas_in, strings
+from osint.evidence.select import PERSON_KIND, SHA_RE, Selection, all_records, shas_in
 
 RESULTS_FORMAT = "osint-evidence-results/1"
 CUSTODY_FILE = "custody/custody.jsonl"
@@ -173,8 +173,7 @@ def export_bundle(case: Case, selection: Selection, out: Path, signer: Signer, *
         payload[rel], hashed[rel] = path, _hash_file(path)
 
     rows = case.custody_rows()
-    markers = keep | {json.dumps(p, ensure_ascii=False) for p in selection.persons} | {
-        json.dumps(f"{r['kind']}/{r['key']}", ensure_ascii=False) for r in records}
+    markers = keep | {json.dumps(f"{r['kind']}/{r['key']}", ensure_ascii=False) for r in records}
     about = _about(markers)
     custody_bytes, whole = bundle_custody(rows, about)
     analysis = _analysis_details(rows, about)
@@ -275,11 +274,10 @@ def _results(case: Case, keep: set[str], scrub: _Scrubber) -> tuple[list[dict[st
 
 
 def _records(case: Case, keep: set[str], persons: tuple[str, ...], scrub: _Scrubber) -> list[dict[str, Any]]:
-    """Records about the kept items or the chosen persons (reference persons, decisions), scrubbed."""
+    """Records naming a kept item (reference photos, decisions) and the chosen persons' own, scrubbed."""
     out = []
     for kind, key, data in all_records(case):
-        names = set(strings(data)) | {key}
-        if not (keep & (shas_in(data) | shas_in(key)) or names & set(persons)):
+        if not (keep & (shas_in(data) | shas_in(key)) or key in persons):
             continue
         clean = scrub(data)
         out.append({"kind": kind, "key": key, "data": clean, "redacted": clean != data,

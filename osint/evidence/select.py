@@ -1,8 +1,9 @@
 """Which items go into a bundle: by SHA-256 prefix, by person, by duplicate group, or all.
 
 Stages are read generically (no stage package is imported): a person's items are those whose stored
-results or records name the person's id as a value, plus item hashes the person's records list (reference
-photos); a group's members are the item hashes in a record of a "group"/"dupe" kind keyed by the group id,
+results or records name the person's id as a value (reference photos, reviewers' decisions), except records
+whose "decision" is "rejected" (a reviewer said it is not that person). Match candidates nobody reviewed are
+only in stored results if a stage stores them; otherwise export them by --items. A group's members are the item hashes in a record of a "group"/"dupe" kind keyed by the group id,
 or the items whose results carry that id under a "group"/"group_id" key.
 """
 
@@ -103,7 +104,8 @@ def _by_person(case: Case, person: str) -> Selection:
         if person in strings(data):
             shas.add(sha)
     for kind, key, data in all_records(case):
-        if key == person or person in strings(data):
+        rejected = isinstance(data, dict) and data.get("decision") == "rejected"
+        if not rejected and (key == person or person in strings(data)):
             shas |= shas_in(data) | shas_in(key)
     items = _items_by_sha(case, shas)
     if not items:

@@ -59,6 +59,10 @@ def world(case, tmp_path: Path, home: Path) -> World:
                                           (sc, {"faces": [{"person": "UA-0500", "distance": 0.2}]}, None)],
                      actor="volunteer-oleh", details={"model": "sface", "threshold": 0.363})
     case.put_results("phash", "1", [(sa, {"phash": "ffee", "similar": [sb]}, None)], actor="volunteer-anna")
+    for n, (item, verdict) in enumerate([(sa, "confirmed"), (sb, "rejected")]):
+        case.put_record("decision", f"c{n}:lead-maria", {"person": "UA-0412", "item": item, "decision": verdict,
+                                                        "reviewer": "lead-maria"}, action="review", actor="lead-maria",
+                        inputs={"item": item, "person": "UA-0412"})
     case.put_record("dupe_group", "g1", {"members": [sb, sc]}, action="dupes", actor="volunteer-oleh")
     info = create_key("Evidence lead, NGO X", PASSPHRASE)
     return World(case, [sa, sr], [sb, sc], [str(b), str(c)], ["https://vk.com/secret-wall/99"], crop,

@@ -43,6 +43,9 @@ def test_bag_layout_validates_with_stock_bagit(world, tmp_path):
     assert {(sa, "faces"), (sa, "match"), (sa, "phash")} <= stages
     assert {a["action"] for a in doc["analysis"]} >= {"analyse:match", "analyse:faces"}
     assert any(a["details"].get("threshold") == 0.363 for a in doc["analysis"])
+    records = {(r["kind"], r["key"]) for r in doc["records"]}
+    assert {("person", "UA-0412"), ("decision", "c0:lead-maria")} <= records
+    assert not records & {("person", "UA-0500"), ("decision", "c1:lead-maria")}   # rejected: another child
     assert result.items == 2 and result.derived == 1
 
 
