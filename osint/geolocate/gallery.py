@@ -54,7 +54,11 @@ def add_landmarks(case: Case, rows: Iterable[tuple[Path, float, float, str]], *,
     out = []
     for top, lat, lon, label in rows:
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise OsintError(f"{lat},{lon} is not a valid latitude,longitude")
+            outcome = LandmarkAdded(str(top), "failed", error=f"{lat},{lon} is not a valid latitude,longitude")
+            out.append(outcome)
+            if on_file:
+                on_file(outcome)
+            continue
         for path, problem in walk([top]):
             outcome = _add_one(case, path, lat, lon, label, actor) if not problem else \
                 LandmarkAdded(str(path), "failed", error=problem)

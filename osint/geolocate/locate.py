@@ -149,7 +149,8 @@ def _sun_answers(q: SunQuery, gps: ExifGPS, notes: list[str]) -> list[Answer]:
         return []
     evidence = {"time_utc": band.time_utc, "time_source": source, "shadow_ratio": band.shadow_ratio,
                 "elevation_min_deg": band.elevation_min_deg, "elevation_max_deg": band.elevation_max_deg,
-                "subsolar_lat": band.subsolar_lat, "subsolar_lon": band.subsolar_lon, "width_km": band.width_km}
+                "subsolar_lat": band.subsolar_lat, "subsolar_lon": band.subsolar_lon, "width_km": band.width_km,
+                "meaning": "the photo was taken somewhere in the band (geometry); uncertainty_m is half its width"}
     return [Answer("sun-shadow", None, None, band.width_km * 500.0, evidence, (), None, (), band.geometry)]
 
 

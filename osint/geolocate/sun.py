@@ -76,7 +76,7 @@ def subsolar_point(when: datetime) -> tuple[float, float]:
 
 
 def _geometric(apparent_deg: float) -> float:
-    """Apparent elevation -> geometric (true) elevation, by astral's refraction model (two fixed-point steps)."""
+    """Apparent elevation -> geometric (true) elevation, inverting astral's refraction model by fixed-point steps."""
     from astral.sun import refraction_at_zenith
 
     geo = apparent_deg

@@ -36,6 +36,8 @@ def test_case_flow_landmarks_geolocate_map(tmp_path, monkeypatch):
     res = runner.invoke(app, ["landmarks", "add", str(refs / "site2.jpg"), "--lat", "50.1", "--lon", "36.2",
                               "--label", "Depot", *c, "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)[0]["status"] == "added"
+    res = runner.invoke(app, ["landmarks", "add", str(refs / "site2.jpg"), "--lat", "95", "--lon", "0", *c])
+    assert res.exit_code == 1 and "not a valid latitude" in res.stderr
     listed = json.loads(runner.invoke(app, ["landmarks", "ls", *c, "--json"]).stdout)
     assert sorted(r["label"] for r in listed) == ["Artek camp", "Depot", "School 7"]
 
