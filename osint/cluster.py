@@ -74,18 +74,18 @@ class DaskExecutor:
     most `in_flight` tasks are out at once (default: twice the workers' threads, at least 4), so the
     coordinator never queues a whole collection. A task whose worker dies is rescheduled by the scheduler
     (up to its `allowed-failures`); if it still fails with `KilledWorker`, its originals go again one per
-    task, and one that kills workers `resubmits` more times becomes that item's error (a file that crashes
-    a decoder or exhausts a worker's memory).
+    task, and any that still fail are tried once more each alone, after everything else: only an original
+    that kills a worker on its own is recorded as that item's error (a file that crashes a decoder or
+    exhausts a worker's memory).
     """
 
     def __init__(self, cluster: Any, *, ship_bytes: bool = False, in_flight: int | None = None,
-                 resubmits: int = 1, connect_timeout_s: float = 20, worker_wait_s: float = 60):
+                 connect_timeout_s: float = 20, worker_wait_s: float = 60):
         if find_spec("distributed") is None:
             raise ClusterError("running on a Dask cluster needs Dask: pip install 'osint[cluster]'")
         self.cluster = cluster
         self.ship_bytes = ship_bytes
         self.in_flight = in_flight
-        self.resubmits = resubmits
         self.connect_timeout_s = connect_timeout_s
         self.worker_wait_s = worker_wait_s
 
@@ -101,7 +101,8 @@ class DaskExecutor:
             todo = iter(args)
             done = as_completed(loop=client.loop)
             per_item_s: float | None = None  # smoothed worker seconds per original, once known
-            deaths: dict[Any, int] = {}
+            suspects: list[Any] = []  # originals whose worker died under them, maybe not by their doing
+            alone: set[Any] = set()  # those now computed with nothing else of ours running
 
             def submit(batch: list[Any]) -> None:
                 if self.ship_bytes:
@@ -126,20 +127,18 @@ class DaskExecutor:
             for _ in range(limit):
                 submit_next()
             for fut in done:
-                batch = running.pop(fut)
+                batch, outcomes, seconds = running.pop(fut), [], 0.0
                 try:
                     outcomes, seconds = fut.result()
-                except KilledWorker as exc:
-                    if len(batch) > 1:  # one at a time, so only the original that kills workers fails
+                except KilledWorker:
+                    if len(batch) > 1:  # again one per task, so that only the original that kills workers fails
                         for arg in batch:
                             submit([arg])
-                        continue
-                    deaths[batch[0]] = deaths.get(batch[0], 0) + 1
-                    if deaths[batch[0]] <= self.resubmits:
-                        submit(batch)
-                        continue
-                    outcomes, seconds = [(None, f"killed the Dask worker computing it: likely a file that "
-                                                f"crashes the decoder or exhausts the worker's memory ({exc})")], 0
+                    elif batch[0] in alone:
+                        outcomes = [(None, "killed its Dask worker again and again, even when computed alone: "
+                                           "likely a file that crashes a decoder or exhausts a worker's memory")]
+                    else:  # perhaps only queued beside the culprit: tried again alone once the rest is done
+                        suspects.append(batch[0])
                 except ClusterError:
                     raise
                 except Exception as exc:
@@ -153,6 +152,9 @@ class DaskExecutor:
                 for arg, (result, error) in zip(batch, outcomes):
                     yield arg, result, error
                 submit_next()
+                if not running and suspects:
+                    alone.add(suspects[-1])
+                    submit([suspects.pop()])
         finally:
             for fut in running:
                 fut.cancel()
@@ -180,12 +182,12 @@ class DaskExecutor:
             except TimeoutError as exc:
                 raise ClusterError(f"no Dask worker joined the scheduler within {self.worker_wait_s:g} s") from exc
             mine = _osint_version()
-            try:
-                theirs = client.run(_osint_version)
-            except Exception as exc:
-                raise ClusterError(f"Dask workers cannot run osint ({type(exc).__name__}: {exc}): install "
-                                   f"osint {mine} and its stage dependencies on every worker") from exc
-            wrong = {w: v for w, v in theirs.items() if v != mine}
+            theirs = client.run(_osint_version, on_error="return")
+            for worker, answer in sorted(theirs.items()):
+                if isinstance(answer, Exception) and not isinstance(answer, OSError):  # OSError: it just left
+                    raise ClusterError(f"Dask worker {worker} cannot run osint ({type(answer).__name__}: {answer}):"
+                                       f" install osint {mine} and its stage dependencies on every worker")
+            wrong = {w: v for w, v in theirs.items() if isinstance(v, str) and v != mine}
             if wrong:
                 raise ClusterError(f"Dask workers run another osint version than this coordinator ({mine}): "
                                    + ", ".join(f"{w} has {v}" for w, v in sorted(wrong.items())))
