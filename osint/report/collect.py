@@ -75,7 +75,7 @@ def match_candidates(case: Case, images: dict[str, ImageSource],
         notes.append("no analysed faces in collected items (`osint match` runs face detection first)")
     shown = [Person(p.id, p.name, tuple(k for f, o in zip(refs.faces, owners) if o == p.id
                                         if (k := _derived(case, f.crop, images))), p.note) for p in people]
-    meaning = {m: describe(m, f) for m, f in {(c.model, c.max_fmr) for c in found}}
+    meaning = {(m, f): describe(m, f) for m, f in {(c.model, c.max_fmr) for c in found}}
     out = []
     for c in found:
         name, url = _name(case, c.face.item)

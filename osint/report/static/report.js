@@ -109,7 +109,6 @@
     info.append(el("div", {class: "score", text: `distance ${c.distance.toFixed(3)}${thr} · model ${c.model}`}),
                 el("div", {class: "fmr", text: "false-match rate at this distance: " + pct(c.fmr)}),
                 el("div", {class: "verdict", text: "Candidate for human review, not an identification."}));
-    if (c.meaning) info.append(el("div", {class: "help", text: c.meaning}));
     info.append(el("div", {class: "sha", text: `candidate ${c.id} · item ${short(c.item)}`}));
     if (c.source_url) info.append(el("div", {class: "help", text: "collected from " + c.source_url}));
     const decide = el("div", {class: "decide"});
@@ -207,8 +206,8 @@
       box.append(row);
       const table = el("table", {}, el("tr", {}, ...["item", "item", "hash", "distance", "how"].map(t => el("th", {text: t}))));
       g.links.forEach(l => {
-        const at = (l.t_a !== null && l.t_a !== undefined) || (l.t_b !== null && l.t_b !== undefined)
-          ? ` at ${clock(l.t_a) || "photo"} / ${clock(l.t_b) || "photo"}` : "";
+        const when = (t, sha) => t === null || t === undefined ? "" : ` · ${short(sha)} at ${clock(t)}`;
+        const at = when(l.t_a, l.a) + when(l.t_b, l.b);
         const thr = l.threshold === null || l.threshold === undefined ? "" : ` of ≤ ${l.threshold}`;
         table.append(el("tr", {}, el("td", {class: "sha", text: short(l.a)}), el("td", {class: "sha", text: short(l.b)}),
           el("td", {text: l.algorithm}), el("td", {text: `${l.distance} bits${thr}`}),
@@ -281,6 +280,8 @@
   });
 
   D.notes.forEach(n => document.getElementById("notes").append(el("li", {text: n})));
+  [...new Set(D.candidates.map(c => c.meaning).filter(Boolean))].forEach(m =>
+    document.getElementById("meaning").append(el("p", {class: "help", text: "What the scores mean: " + m})));
   document.getElementById("made-count").textContent = Object.keys(made).length;
   applyBlur();
   drawCandidates(); drawGroups(); drawLocated(); drawCustody();
