@@ -90,6 +90,7 @@ class DaskExecutor:
         self.worker_wait_s = worker_wait_s
 
     def run(self, fn: Callable[[Any], Any], args: Sequence[Any]) -> Iterator[tuple[Any, Any, str | None]]:
+        """Compute `fn(arg)` for every arg on the cluster; yield (arg, result, error) as tasks finish."""
         from distributed import KilledWorker, as_completed
 
         if not args:
@@ -103,6 +104,7 @@ class DaskExecutor:
             per_item_s: float | None = None  # smoothed worker seconds per original, once known
             suspects: list[Any] = []  # originals whose worker died under them, maybe not by their doing
             alone: set[Any] = set()  # those now computed with nothing else of ours running
+            unreadable: list[tuple[Any, None, str]] = []
 
             def submit(batch: list[Any]) -> None:
                 if self.ship_bytes:
@@ -114,11 +116,17 @@ class DaskExecutor:
                 done.add(fut)
 
             def submit_next() -> None:
+                """Send the next task; an original this machine cannot read is that item's error, as locally."""
                 size = 1 if per_item_s is None else int(TASK_S / max(per_item_s, TASK_S / MAX_PER_TASK))
                 batch, shipped = [], 0
                 for arg in todo:
+                    try:
+                        with open(arg, "rb") as fh:
+                            shipped += os.fstat(fh.fileno()).st_size if self.ship_bytes else 0
+                    except OSError as exc:
+                        unreadable.append((arg, None, f"{type(exc).__name__}: {exc}"))
+                        continue
                     batch.append(arg)
-                    shipped += Path(arg).stat().st_size if self.ship_bytes else 0
                     if len(batch) >= size or shipped >= MAX_SHIPPED_BYTES:
                         break
                 if batch:
@@ -152,9 +160,12 @@ class DaskExecutor:
                 for arg, (result, error) in zip(batch, outcomes):
                     yield arg, result, error
                 submit_next()
+                yield from unreadable
+                unreadable.clear()
                 if not running and suspects:
                     alone.add(suspects[-1])
                     submit([suspects.pop()])
+            yield from unreadable
         finally:
             for fut in running:
                 fut.cancel()

@@ -153,10 +153,16 @@ def test_coordinator_stopped_mid_run_resumes_where_it_stopped(tmp_path, photos, 
     assert sorted(logged_items(case, "digest")) == sorted(it.sha256 for it in case.items())
 
 
-def test_worker_that_cannot_read_the_case_stops_the_run_instead_of_storing_errors(tmp_path, cluster):
-    missing = tmp_path / "not-on-shared-storage.jpg"
-    with pytest.raises(ClusterError, match="shared storage|same path"):
-        list(DaskExecutor(cluster).run(digest, [missing]))
+def test_original_missing_here_is_that_items_error_as_in_process(tmp_path, cluster):
+    missing = tmp_path / "gone.jpg"
+    assert list(DaskExecutor(cluster).run(digest, [missing])) == list(InlineExecutor().run(digest, [missing]))
+
+
+def test_worker_that_cannot_read_the_case_stops_the_run_instead_of_storing_errors(tmp_path):
+    from osint.cluster import _compute_paths  # what a worker runs; a LocalCluster shares this file system
+
+    with pytest.raises(ClusterError, match="same path on every worker"):
+        _compute_paths(digest, [tmp_path / "not-on-shared-storage.jpg"])
 
 
 @pytest.mark.parametrize("address, says", [("tcp://127.0.0.1:9", "cannot reach"), ("tls://127.0.0.1:9", "CA_FILE")])
