@@ -14,6 +14,7 @@ import resource
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +69,7 @@ def main() -> None:
         same = (work / "a" / "manifest-sha256.txt").read_bytes() == (work / "b" / "manifest-sha256.txt").read_bytes()
         print(f"payload manifests of two exports identical: {same}")
         for name in ("a.zip", "a"):
-            report = timed(f"verify {name}", lambda: verify_bundle(work / name, pubkey=signer.info.public_key), size)
+            report = timed(f"verify {name}", partial(verify_bundle, work / name, pubkey=signer.info.public_key), size)
             assert report.ok, report.failures
         timed("stock bagit validate (folder)", lambda: bagit.Bag(str(work / "a")).validate(processes=1), size)
         print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

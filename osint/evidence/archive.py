@@ -64,7 +64,7 @@ def write_folder(dest: Path, entries: dict[str, Source]) -> None:
         raise
 
 
-def write_zip(dest: Path, entries: dict[str, Source], root: str, stored: set[str] = frozenset()) -> None:
+def write_zip(dest: Path, entries: dict[str, Source], root: str, stored: frozenset[str] = frozenset()) -> None:
     """Write `entries` under folder `root/` in a zip at `dest`, sorted, with fixed dates (deterministic).
 
     Paths in `stored` are kept uncompressed (photos and videos do not deflate).

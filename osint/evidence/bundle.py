@@ -232,7 +232,7 @@ def export_bundle(case: Case, selection: Selection, out: Path, signer: Signer, *
         entries[TIMESTAMP_FILE] = request_timestamp(tsa_url, signature)
     out = Path(out)
     if out.suffix.lower() == ".zip":
-        write_zip(out, entries, out.stem, stored={r for r in payload if r.startswith("data/originals/")})
+        write_zip(out, entries, out.stem, stored=frozenset(r for r in payload if r.startswith("data/originals/")))
     else:
         write_folder(out, entries)
     tm_sha = hashlib.sha256(tagmanifest).hexdigest()

@@ -4,8 +4,9 @@ A key file is JSON in $OSINT_HOME/keys/ (default ~/.config/osint/keys/), mode 06
 role, the public key, and the 32-byte private key sealed with ChaCha20-Poly1305 under a key derived from the
 passphrase by scrypt (N=2^15, r=8, p=1: about 0.1 s and 32 MiB per try, so guessing is slow; PKCS#8's
 default PBKDF2 with 2048 rounds is not). The holder's name, role and public key are the AEAD's associated
-data, so editing them in the file makes the key unusable. The fingerprint is SHA-256 of the 32 raw public-key bytes, shown in groups of 4
-hex digits; it is what a recipient compares over a second channel (phone, letter) to trust a signer.
+data, so editing them in the file makes the key unusable. The fingerprint is SHA-256 of the 32 raw
+public-key bytes, shown in groups of 4 hex digits; it is what a recipient compares over a second channel
+(phone, letter) to trust a signer.
 """
 
 from __future__ import annotations

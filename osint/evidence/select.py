@@ -3,8 +3,9 @@
 Stages are read generically (no stage package is imported): a person's items are those whose stored
 results or records name the person's id as a value (reference photos, reviewers' decisions), except records
 whose "decision" is "rejected" (a reviewer said it is not that person). Match candidates nobody reviewed are
-only in stored results if a stage stores them; otherwise export them by --items. A group's members are the item hashes in a record of a "group"/"dupe" kind keyed by the group id,
-or the items whose results carry that id under a "group"/"group_id" key.
+only in stored results if a stage stores them; otherwise export them by --items. A group's members are
+the item hashes in a record of a "group"/"dupe" kind keyed by the group id, or the items whose results carry
+that id under a "group"/"group_id" key.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def _by_person(case: Case, person: str) -> Selection:
     for sha, data in _result_rows(case, f'%"{quoted}"%'):
         if person in strings(data):
             shas.add(sha)
-    for kind, key, data in all_records(case):
+    for _, key, data in all_records(case):
         rejected = isinstance(data, dict) and data.get("decision") == "rejected"
         if not rejected and (key == person or person in strings(data)):
             shas |= shas_in(data) | shas_in(key)

@@ -83,7 +83,8 @@ def summary_html(doc: dict[str, Any], info: dict[str, str], custody: bytes, payl
                         [[str(e.seq), escape(e.time), escape(e.actor), escape(e.action), escape(e.tool)]
                          for e in chain.entries]))
     parts.append(_HOW_TO_VERIFY)
-    parts.append(f"<h2>Payload files</h2>{_table(['SHA-256', 'file'], [[f'<code>{h}</code>', escape(p)] for p, h in sorted(payload.items())])}")
+    files = [[f"<code>{h}</code>", escape(p)] for p, h in sorted(payload.items())]
+    parts.append(f"<h2>Payload files</h2>{_table(['SHA-256', 'file'], files)}")
     parts.append("</body></html>\n")
     return "".join(parts).encode("utf-8")
 

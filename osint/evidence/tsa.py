@@ -92,11 +92,12 @@ def check_timestamp(token: bytes, signature: bytes, failures: list[Any]) -> str:
             failures.append(Failure("timestamp", where, "the token's content does not match what the TSA signed"))
         signed_bytes = b"\x31" + info["signed_attrs"].dump()[1:]   # [0] IMPLICIT -> SET OF, as signed
         key = x509.load_der_x509_certificate(cert.dump()).public_key()
-        hash_cls = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}[digest_algo]
+        chosen: hashes.HashAlgorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
+                                        "sha512": hashes.SHA512()}[digest_algo]
         if isinstance(key, rsa.RSAPublicKey):
-            key.verify(info["signature"].native, signed_bytes, padding.PKCS1v15(), hash_cls())
+            key.verify(info["signature"].native, signed_bytes, padding.PKCS1v15(), chosen)
         elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(info["signature"].native, signed_bytes, ec.ECDSA(hash_cls()))
+            key.verify(info["signature"].native, signed_bytes, ec.ECDSA(chosen))
         else:
             failures.append(Failure("timestamp", where, "unsupported TSA key type"))
     except InvalidSignature:

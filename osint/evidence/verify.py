@@ -251,7 +251,8 @@ def _check_custody(reader: BagReader, info: dict[str, str], failures: list[Failu
             failures.append(Failure("payload", "data/results.json", f"not JSON ({exc})"))
             doc = {}
         for r in doc.get("results", []):
-            if not r.get("redacted") and _sha({"data": r.get("data"), "error": r.get("error")}) not in logged.get(r.get("sha256"), set()):
+            digest = _sha({"data": r.get("data"), "error": r.get("error")})
+            if not r.get("redacted") and digest not in logged.get(r.get("sha256"), set()):
                 failures.append(Failure("custody", f"result {r.get('stage')} of {str(r.get('sha256'))[:16]}",
                                         "no custody entry logged this result as it reads here"))
         for r in doc.get("records", []):

@@ -112,6 +112,7 @@ def test_who_did_what(world, tmp_path):
     assert "refs:add" in report.actors["lead-maria"]
     html = (tmp_path / "bundle" / "summary.html").read_text()
     assert "volunteer-oleh" in html and "leads for human review" in html
+    assert "<script" not in html and "src=" not in html and "href='http" not in html   # offline, inert
 
 
 def test_selection_ways(world):

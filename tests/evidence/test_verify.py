@@ -25,7 +25,7 @@ def bundle(world, tmp_path) -> Path:
 
 def _reseal(folder: Path, signer=None) -> None:  # type: ignore[no-untyped-def]
     """What a forger would do: recompute the manifests (and re-sign with their own key if given)."""
-    for manifest, files in (("manifest-sha256.txt", None), ("tagmanifest-sha256.txt", None)):
+    for manifest in ("manifest-sha256.txt", "tagmanifest-sha256.txt"):
         lines = (folder / manifest).read_text().splitlines()
         names = [line.split("  ", 1)[1] for line in lines]
         (folder / manifest).write_text("".join(
@@ -36,7 +36,8 @@ def _reseal(folder: Path, signer=None) -> None:  # type: ignore[no-untyped-def]
         doc["fingerprint"] = signer.info.fingerprint
         (folder / "signer.json").write_text(json.dumps(doc))
         _reseal(folder)
-        (folder / "tagmanifest-sha256.txt.sig").write_bytes(signer.sign((folder / "tagmanifest-sha256.txt").read_bytes()))
+        tagmanifest = (folder / "tagmanifest-sha256.txt").read_bytes()
+        (folder / "tagmanifest-sha256.txt.sig").write_bytes(signer.sign(tagmanifest))
 
 
 def _failures(folder: Path, world) -> list[str]:  # type: ignore[no-untyped-def]
@@ -110,14 +111,16 @@ def test_custody_entry_removed(world, bundle):
     lines = _custody_lines(bundle)
     del lines[2]
     (bundle / "custody" / "custody.jsonl").write_bytes(b"".join(lines))
-    assert any(f.startswith("custody: custody entry 4: found where entry 3 should be") for f in _failures(bundle, world))
+    failures = _failures(bundle, world)
+    assert any(f.startswith("custody: custody entry 4: found where entry 3 should be") for f in failures)
 
 
 def test_custody_entries_reordered(world, bundle):
     lines = _custody_lines(bundle)
     lines[2], lines[3] = lines[3], lines[2]
     (bundle / "custody" / "custody.jsonl").write_bytes(b"".join(lines))
-    assert any(f.startswith("custody: custody entry 4: found where entry 3 should be") for f in _failures(bundle, world))
+    failures = _failures(bundle, world)
+    assert any(f.startswith("custody: custody entry 4: found where entry 3 should be") for f in failures)
 
 
 def test_signature_from_another_key(world, bundle):
