@@ -225,7 +225,7 @@
     body.replaceChildren();
     const start = pager("loc", D.located.length, drawLocated);
     D.located.slice(start, start + PAGE).forEach(l => body.append(el("tr", {},
-      el("td", {text: `${l.name || ""} ${short(l.item)}`}), el("td", {text: l.lat.toFixed(5)}),
+      el("td", {}, img(l.thumb, "mini", `${l.name || ""} ${short(l.item)}`, "located photo")), el("td", {text: l.lat.toFixed(5)}),
       el("td", {text: l.lon.toFixed(5)}),
       el("td", {text: l.uncertainty_m === null || l.uncertainty_m === undefined ? "unknown" : `± ${Math.round(l.uncertainty_m)} m`}),
       el("td", {text: [l.method, ...(l.flags || [])].join("; ")}), el("td", {text: l.place || ""}))));
