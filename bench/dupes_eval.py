@@ -133,6 +133,7 @@ TRANSFORMS = {
     "resize 2x": lambda im, rng: _resize(im, 2.0),
     "JPEG q30": lambda im, rng: im,
     "JPEG q95": lambda im, rng: im,
+    "crop 5%": lambda im, rng: _crop(im, rng, 0.05),
     "crop 10%": lambda im, rng: _crop(im, rng, 0.10),
     "crop 20%": lambda im, rng: _crop(im, rng, 0.20),
     "mirror": lambda im, rng: im.transpose(0),          # FLIP_LEFT_RIGHT
@@ -187,6 +188,12 @@ def main() -> int:
     print(f"{len(hashes)} distinct originals hashed ({len(failed)} unreadable: "
           f"{', '.join(p.name for p in failed)}) in {time.time() - t0:.0f} s")
 
+    from osint.hashing import MIN_QUALITY
+
+    flat = sum(1 for h in hashes.values() if all(f.pdq_quality < MIN_QUALITY for f in h.frames))
+    views = sum(len(h.frames) for h in hashes.values())
+    print(f"{views} views ({views - len(hashes)} border-trimmed content views); {flat} originals too flat to link "
+          f"(PDQ quality < {MIN_QUALITY})")
     # the smallest distance between two distinct originals, per hash: the threshold is one bit below it
     wide = Thresholds(phash=24, dhash=24, pdq=100)
     near = HashSet(hashes).links(wide)

@@ -43,9 +43,9 @@ class Evidence:
     """The closest pair of points of two items under one hash: distance in bits, where, and how.
 
     `t_a`/`t_b` are keyframe times in seconds (None for a photo); `view_a`/`view_b` say whether the full
-    picture or its content without borders matched; `transform` is what to do to b's picture to make it
-    look like a's ("identity" unless PDQ matched it mirrored or rotated); `linked` means `distance` is
-    within the threshold.
+    picture or its content without borders matched; `transform` is how b's picture looks relative to a's
+    ("identity", or the mirror, flip or clockwise rotation PDQ matched it under); `linked` means `distance`
+    is within the threshold.
     """
 
     algorithm: str
@@ -130,8 +130,9 @@ def compare(a: MediaHashes, b: MediaHashes, thresholds: Thresholds = Thresholds(
             rows, code = pb.queries(algo)
             d = distances(pa.words[algo][:, None, :], rows[None, :, :])
             i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+            # variant v of b's picture looks like a, so b is a under the inverse of v
             evidence.append(_evidence(algo, int(d[i, j]), pa.where(int(i)), pb.where(int(code[j]) // len(DIHEDRAL)),
-                                      int(code[j] % len(DIHEDRAL)), thresholds))
+                                      _inverse(int(code[j] % len(DIHEDRAL))), thresholds))
     return PairMatch(name_a, name_b, tuple(evidence))
 
 
@@ -188,7 +189,7 @@ class HashSet:
             order = np.argsort(d, kind="stable")
             for k in order:
                 a, b, ta, tb = int(p.owner[qi[k]]), int(p.owner[j[k]]), p.where(int(qi[k])), p.where(int(j[k]))
-                v = _inverse(int(variant[k]))   # variant v of a's picture looks like b: b -> a is its inverse
+                v = int(variant[k])   # variant v of a's picture looks like b
                 if a > b:   # store each pair once, as (lower, higher); the transform then turns around
                     a, b, ta, tb, v = b, a, tb, ta, _inverse(v)
                 slot = best.setdefault((a, b), {})

@@ -1,0 +1,58 @@
+"""The Hamming index: multi-index pair search finds exactly what brute force finds; search is nearest first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from osint.hashing import HammingIndex, distances
+from osint.hashing.index import _brute, _multi_index
+
+
+def _planted(n: int, nwords: int, seed: int) -> np.ndarray:
+    """Random hashes, the last 100 of them copies of the first 100 with 0..12 bits flipped."""
+    rng = np.random.default_rng(seed)
+    words = rng.integers(0, 2**64, size=(n, nwords), dtype=np.uint64)
+    for k in range(100):
+        bits = rng.choice(64 * nwords, size=int(rng.integers(0, 13)), replace=False)
+        row = words[k].copy()
+        for b in bits:
+            row[b // 64] ^= np.uint64(1) << np.uint64(int(b % 64))
+        words[n - 1 - k] = row
+    return words
+
+
+def _pairs(found) -> set[tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+    return set(zip(found.i.tolist(), found.j.tolist(), found.d.tolist()))
+
+
+@pytest.mark.parametrize("radius", [0, 5, 12])
+def test_multi_index_pairs_equal_brute_force(radius: int) -> None:
+    words = _planted(3000, 1, seed=radius)
+    index = HammingIndex(words)
+    expected = {t for p in _brute(words, words, radius, self_join=True) for t in _pairs(p)}
+    for per_word in (3, 4, 5, 6, 8):                    # every chunking the planner may choose
+        assert {t for p in _multi_index(words, words, radius, True, per_word) for t in _pairs(p)} == expected
+    assert _pairs(index.pairs(radius)) == expected
+    assert len(expected) >= sum(1 for k in range(100) if distances(words[k], words[-1 - k]) <= radius)
+
+
+def test_pairs_with_queries_on_256_bit_hashes() -> None:
+    words = _planted(800, 4, seed=1)
+    index = HammingIndex(words)
+    queries = words[:50]
+    found = index.pairs(40, queries)
+    d = distances(queries[:, None, :], words[None, :, :])
+    assert _pairs(found) == {(int(i), int(j), int(d[i, j])) for i, j in zip(*np.nonzero(d <= 40))}
+
+
+def test_search_returns_nearest_first_with_the_query_row_that_matched() -> None:
+    words = _planted(2000, 1, seed=2)
+    index = HammingIndex(words)
+    queries = np.stack([words[7], words[1500]])
+    rows, dist, which = index.search(queries, 12)
+    assert list(dist) == sorted(dist)
+    assert {7, 1500} <= set(rows.tolist())
+    assert which[rows.tolist().index(1500)] == 1
+    brute = np.minimum(distances(words, queries[0]), distances(words, queries[1]))
+    assert set(rows.tolist()) == set(np.flatnonzero(brute <= 12).tolist())

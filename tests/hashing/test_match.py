@@ -1,0 +1,69 @@
+"""Links, groups and search over a case: reposts group together, videos link to their stills with a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from osint.hashing import HashSet, compare, hash_case, hash_file, stored_hashes
+from osint.ingest import add_paths
+from tests.hashing.conftest import write_video
+
+
+def test_groups_collect_reposts_and_leave_distinct_photos_alone(case, photos: list[Path], tmp_path: Path) -> None:
+    reposts = tmp_path / "reposts"
+    reposts.mkdir()
+    Image.open(photos[0]).resize((240, 180)).save(reposts / "small.jpg", quality=40)
+    ImageOps.mirror(Image.open(photos[0])).save(reposts / "mirrored.jpg", quality=85)
+    ImageOps.expand(Image.open(photos[1]), border=30, fill=(0, 0, 0)).save(reposts / "framed.jpg", quality=85)
+    add_paths(case, [*photos, reposts], collector="tester")
+    run = hash_case(case)
+    assert run.computed == 9 and not run.errors
+    assert hash_case(case).cached == 9                         # cached per (sha256, stage, version)
+    hashes, failed = stored_hashes(case)
+    groups = HashSet(hashes).groups()
+    by_name = {a.sha256: Path(a.original_path).name for a in case.acquisitions()}
+    named = sorted(sorted(by_name[m] for m in g.members) for g in groups)
+    assert named == [["framed.jpg", "p1.jpg"], ["mirrored.jpg", "p0.jpg", "small.jpg"]]
+    mirrored = next(m for g in groups for m in g.links if {by_name[m.a], by_name[m.b]} == {"mirrored.jpg", "p0.jpg"})
+    assert any(e.algorithm == "pdq" and e.linked and e.transform == "mirror" for e in mirrored.evidence)
+
+
+def test_a_video_links_to_its_still_and_to_its_reencoded_copy_naming_the_time(tmp_path: Path, photos: list[Path]) -> None:
+    scenes = [np.asarray(Image.open(p).convert("RGB")) for p in photos[:3]]
+    video = write_video(tmp_path / "clip.mp4", scenes)
+    copy = write_video(tmp_path / "copy.mp4", [np.asarray(Image.fromarray(s).resize((320, 240))) for s in scenes])
+    still = tmp_path / "still.jpg"
+    Image.fromarray(scenes[1]).save(still, quality=70)
+    hashes = {"clip": hash_file(video), "copy": hash_file(copy), "still": hash_file(still),
+              "other": hash_file(photos[4])}
+    assert {f.t for f in hashes["clip"].frames} >= {0.0, 1.0, 2.0}
+    found = HashSet(hashes)
+    groups = found.groups()
+    assert [sorted(g.members) for g in groups] == [["clip", "copy", "still"]]
+    match = found.similar(hashes["still"])
+    clip = next(m for m in match if m.b == "clip")
+    assert clip.linked and 1.0 <= clip.best().t_b < 2.0 and clip.best().t_a is None
+    video_pair = compare(hashes["clip"], hashes["copy"])
+    assert video_pair.linked
+
+
+def test_real_video_links_to_a_still_cut_from_it(shared_data: Path, tmp_path: Path) -> None:
+    import cv2
+
+    clip = shared_data / "video" / "hamilton" / "short_hamilton_clip.mp4"
+    hashes = hash_file(clip)
+    t = hashes.frames[len(hashes.frames) // 2].t
+    cap = cv2.VideoCapture(str(clip))
+    cap.set(cv2.CAP_PROP_POS_MSEC, t * 1000)
+    ok, bgr = cap.read()
+    cap.release()
+    assert ok
+    still = tmp_path / "still.jpg"
+    Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)).resize((320, 180)).save(still, quality=60)
+    others = {p.name: hash_file(p) for p in sorted((shared_data / "video" / "no_known_faces").iterdir())}
+    found = HashSet({"hamilton": hashes, **others}).similar(hash_file(still))
+    assert [m.b for m in found if m.linked] == ["hamilton"]
+    assert abs(found[0].best().t_b - t) < 0.1
