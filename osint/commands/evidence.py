@@ -136,6 +136,8 @@ def evidence_export(
                                    tsa_url=tsa)
     except OsintError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {out_path}: {exc}")
     if as_json:
         emit_json({k: (str(v) if isinstance(v, Path) else v) for k, v in result.__dict__.items()})
         return

@@ -51,6 +51,7 @@ def write_folder(dest: Path, entries: dict[str, Source]) -> None:
     """Write `entries` (relative posix path -> content) as a new folder `dest`, atomically (temp + rename)."""
     if dest.exists():
         raise OsintError(f"{dest} already exists; choose a new --out")
+    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
     try:
         for rel in sorted(entries):
@@ -71,6 +72,7 @@ def write_zip(dest: Path, entries: dict[str, Source], root: str, stored: frozens
     """
     if dest.exists():
         raise OsintError(f"{dest} already exists; choose a new --out")
+    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
     try:
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
