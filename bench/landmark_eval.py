@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from osint.geolocate import (MIN_INLIERS, Features, GalleryEntry, LandmarkIndex,  # noqa: E402
+from osint.geolocate import (MIN_INLIERS, SHORTLIST, Features, GalleryEntry, LandmarkIndex,  # noqa: E402
                              extract_features)
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -67,7 +67,7 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "osint" / "landmark-bench",
                     help="folder for cached features (one .npz per photo or variant)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes extracting features")
-    ap.add_argument("--shortlist", type=int, default=30, help="gallery photos verified geometrically per query")
+    ap.add_argument("--shortlist", type=int, default=SHORTLIST, help="gallery photos verified geometrically per query")
     args = ap.parse_args()
     root = DATA / "landmarks"
     if not root.is_dir():

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from osint.case import Case, default_actor
 from osint.errors import OsintError
-from osint.geolocate.landmarks import FEATURE_VERSION, Features, GalleryEntry, LandmarkIndex, extract_features, gallery_hash
+from osint.geolocate.landmarks import (FEATURE_VERSION, Features, GalleryEntry, LandmarkIndex, extract_features,
+                                       gallery_hash)
 from osint.ingest import add_file, walk
 
 KIND = "landmark"

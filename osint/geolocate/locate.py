@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from osint.geolocate.exif import ExifGPS, read_gps
+from osint.geolocate.landmarks import SHORTLIST
 from osint.geolocate.places import Areas, Place, place_names
 
 STAGE = "geolocate"
@@ -71,11 +72,12 @@ class LocateOptions:
     landmark_index: str | None = None
     landmark_features: dict[str, str] = field(default_factory=dict)
     sun: SunQuery | None = None
-    shortlist: int = 30
+    shortlist: int = SHORTLIST
 
     def version(self) -> str:
         """Stage version for the case store: changes whenever an input that changes the answers changes."""
-        parts = {"v": STAGE_VERSION, "places": self.places, "sun": asdict(self.sun) if self.sun else None,
+        parts = {"v": STAGE_VERSION, "places": self.places, "shortlist": self.shortlist,
+                 "sun": asdict(self.sun) if self.sun else None,
                  "areas": _file_hash(self.areas), "landmarks": _file_hash(self.landmark_index)}
         return f"{STAGE_VERSION}-{hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]}"
 

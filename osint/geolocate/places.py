@@ -134,7 +134,8 @@ def online_request(lat: float, lon: float) -> str:
     return f"{ONLINE_SERVICE}: the coordinates {lat:.6f},{lon:.6f}, this machine's IP address and a User-Agent"
 
 
-def reverse_online(lat: float, lon: float, *, user_agent: str = "osint-toolkit", timeout: float = 10.0) -> OnlineAddress | None:
+def reverse_online(lat: float, lon: float, *, user_agent: str = "osint-toolkit",
+                   timeout: float = 10.0) -> OnlineAddress | None:
     """Street-level address of a point from Nominatim through geopy. Sends the coordinates over the network:
     call only on the user's explicit request (`--online`)."""
     from geopy.geocoders import Nominatim

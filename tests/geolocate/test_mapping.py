@@ -21,7 +21,8 @@ def test_svg_draws_every_layer_where_it_belongs():
     layers = MapLayers(points=(MapPoint(50.45, 30.52, 2000, "exif-gps", "kyiv photo"),
                                MapPoint(49.84, 24.03, 500, "landmark", "lviv site")),
                        bands=(("sun", band.geometry),),
-                       areas=(("camp", {"type": "Polygon", "coordinates": [[[30, 50], [31, 50], [31, 51], [30, 50]]]}),))
+                       areas=(("camp", {"type": "Polygon",
+                                        "coordinates": [[[30, 50], [31, 50], [31, 51], [30, 50]]]}),))
     svg = map_svg(layers, width=800)
     w, s, e, n = map(float, re.search(r'data-bounds="([^"]+)"', svg)[1].split(","))
     assert w < 24.03 < 30.52 < e and s < 49.84 < 50.45 < n

@@ -60,7 +60,8 @@ def test_band_agrees_with_astral_everywhere_along_it():
     when = datetime(2024, 5, 14, 7, 20, tzinfo=timezone.utc)
     band = shadow_band(when, shadow_ratio=1.7, ratio_error=0.05)
     lo, hi = band.elevation_min_deg, band.elevation_max_deg
-    assert lo == pytest.approx(elevation_from_shadow(1.7 * 1.05)) and hi == pytest.approx(elevation_from_shadow(1.7 * 0.95))
+    assert lo == pytest.approx(elevation_from_shadow(1.7 * 1.05))
+    assert hi == pytest.approx(elevation_from_shadow(1.7 * 0.95))
     from shapely.geometry import shape
 
     geom = shape(band.geometry)
