@@ -127,5 +127,6 @@ def _by_group(case: Case, group: str) -> Selection:
             shas.add(sha)
     items = _items_by_sha(case, shas)
     if not items:
-        raise CaseError(f"no duplicate group {group!r} in the case (run `osint dupes` to list groups)")
+        raise CaseError(f"no duplicate group {group!r} recorded in the case (groups that `osint dupes` lists "
+                        "are exportable by id once a stage records them; until then pass the members with --items)")
     return Selection(tuple(items), f"group {group}")
