@@ -4,9 +4,11 @@ Filled per Media entry: MediaID (1..n in bundle order), MD5 and SHA1 (upper-case
 MediaSize, RelativeFilePath (the original inside the bundle), Category 0 ("uncategorised": the toolkit
 never categorises material; the receiving team does), IsPrecategorized "false", MediaFiles (each
 acquisition's file name and folder), Tags ("osint", the bundle's person ids found in the item's results,
-"stage:<name>" for each stage with a result) and Comments (SHA-256, source URLs, and one line per stage
-result that names a bundled person, marked as a candidate for human review). Case level: CaseID (the case
-UUID), CaseNumber (case name), SourceApplicationName/Version. Nothing else is filled.
+"stage:<name>" for each stage with a result) and Comments (SHA-256, source URLs, one line per stage
+result that names a bundled person, marked as a candidate for human review, and one per record naming the
+item, such as a reviewer's decision, with its person, decision, reviewer, distance, FMR and model).
+Case level: CaseID (the case UUID), CaseNumber (case name), SourceApplicationName/Version. Nothing else is
+filled.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from osint import __version__
 from osint.case import Case
 from osint.evidence.select import Selection, strings
 
+SHOWN = ("person", "decision", "reviewer", "distance", "fmr", "model")   # record fields quoted in Comments
 ODATA_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases"
 
 
@@ -32,6 +35,10 @@ def vics_json(case: Case, selection: Selection, doc: dict[str, Any], hashed: dic
         comments = [f"SHA-256 {item['sha256']}"]
         comments += [f"source {a['source_url']}" for a in item["acquisitions"] if a["source_url"]]
         comments += [f"candidate for human review: {r['stage']} {r['version']} names {p}" for r, p in named]
+        comments += [f"{rec['kind']} {rec['key']}: " + ", ".join(f"{k} {rec['data'][k]}" for k in SHOWN
+                                                                  if k in rec["data"])
+                     for rec in doc["records"] if isinstance(rec["data"], dict)
+                     and item["sha256"] in strings(rec["data"]) and any(k in rec["data"] for k in SHOWN)]
         tags = ["osint", *sorted({p for _, p in named}), *sorted({f"stage:{r['stage']}" for r in results})]
         media.append({
             "MediaID": n, "Category": 0, "IsPrecategorized": "false",

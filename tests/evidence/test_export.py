@@ -150,6 +150,7 @@ def test_vics_layout(world, tmp_path):
         assert (tmp_path / "b" / m["RelativeFilePath"]).read_bytes() == data
     found = media[hashlib.sha1(world.case.object_path(world.ua0412[0]).read_bytes()).hexdigest().upper()]
     assert "UA-0412" in found["Tags"] and "candidate for human review" in found["Comments"]
+    assert "decision c0:lead-maria: person UA-0412, decision confirmed, reviewer lead-maria" in found["Comments"]
     assert verify_bundle(tmp_path / "b").ok
 
 
