@@ -89,6 +89,12 @@ class DaskExecutor:
         self.connect_timeout_s = connect_timeout_s
         self.worker_wait_s = worker_wait_s
 
+    def check(self) -> None:
+        """Connect, wait for a worker and compare osint versions, then disconnect: fails early, before a run."""
+        client, owned = self._connect()
+        if owned:
+            client.close()
+
     def run(self, fn: Callable[[Any], Any], args: Sequence[Any]) -> Iterator[tuple[Any, Any, str | None]]:
         """Compute `fn(arg)` for every arg on the cluster; yield (arg, result, error) as tasks finish."""
         from distributed import KilledWorker, as_completed

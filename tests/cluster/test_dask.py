@@ -169,8 +169,10 @@ def test_worker_that_cannot_read_the_case_stops_the_run_instead_of_storing_error
 
 @pytest.mark.parametrize("address, says", [("tcp://127.0.0.1:9", "cannot reach"), ("tls://127.0.0.1:9", "CA_FILE")])
 def test_unreachable_scheduler_is_one_clear_error(address, says):
-    with pytest.raises(OsintError, match=says):
-        list(DaskExecutor(address, connect_timeout_s=1).run(digest, [Path("x")]))
+    executor = DaskExecutor(address, connect_timeout_s=1)
+    for attempt in (executor.check, lambda: list(executor.run(digest, [Path("x")]))):
+        with pytest.raises(OsintError, match=says):
+            attempt()
 
 
 
@@ -194,3 +196,18 @@ def test_geolocation_stage_on_the_cluster_stores_what_it_stores_in_process(tmp_p
     b = locate_case(remote, LocateOptions(), remote.items(), executor=DaskExecutor(cluster))
     assert (a.computed, a.errors) == (b.computed, b.errors) and a.computed >= 10
     assert stored(local, STAGE) == stored(remote, STAGE)
+
+
+def test_hash_command_with_cluster_option_stores_what_workers_1_stores(tmp_path, photos, cluster):
+    from typer.testing import CliRunner
+
+    from osint.cli import app
+    from osint.hashing import STAGE
+
+    cases = {}
+    for name, option in (("local", ["--workers", "1"]), ("cluster", ["--cluster", cluster.scheduler_address])):
+        cases[name] = filled(tmp_path / name, photos)
+        result = CliRunner().invoke(app, ["hash", "--case", str(tmp_path / name), *option, "--json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["computed"] == PHOTOS + 1
+    assert stored(cases["local"], STAGE) == stored(cases["cluster"], STAGE)
