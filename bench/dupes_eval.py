@@ -216,8 +216,11 @@ def main() -> int:
     chosen = sorted(rng.choice(big, size=min(args.positives, len(big)), replace=False).tolist())
     jobs = [(p, name, k * 100 + t, "") for k, p in enumerate(chosen) for t, name in enumerate(TRANSFORMS)]
     t1 = time.time()
-    dist = {name: {algo: [] for algo in (*ALGORITHMS, "any")} for name in TRANSFORMS}
+    default = Thresholds()
+    columns = (*ALGORITHMS, "any", "default pdq", "default any")
+    dist = {name: {c: [] for c in columns} for name in TRANSFORMS}
     wrong = {name: 0 for name in TRANSFORMS}
+    wrong_named = []
     index = HashSet(hashes)
     with tempfile.TemporaryDirectory() as folder:
         jobs = [(p, name, seed, folder) for p, name, seed, _ in jobs]
@@ -226,15 +229,21 @@ def main() -> int:
                 print(f"  could not make {name} of {original}: {error}", file=sys.stderr)
                 continue
             match = compare(hashes[original], copy, limits)
-            for e in match.evidence:
-                dist[name][e.algorithm].append(e.distance)
+            found = {e.algorithm: e.distance for e in match.evidence}   # empty when a side is too flat to link
+            for algo in ALGORITHMS:
+                dist[name][algo].append(found.get(algo, 999))
             dist[name]["any"].append(0 if match.linked else 999)
-            wrong[name] += sum(1 for m in index.similar(copy, limits) if m.b != original)
+            dist[name]["default pdq"].append(found.get("pdq", 999) - default.pdq + thresholds["pdq"])
+            dist[name]["default any"].append(0 if compare(hashes[original], copy, default).linked else 999)
+            others = [m.b for m in index.similar(copy, limits) if m.b != original]
+            wrong[name] += len(others)
+            wrong_named += [f"{name} of {Path(original).relative_to(DATA)} ~ {Path(o).relative_to(DATA)}"
+                            for o in others]
     print(f"{len(chosen)} originals of at least {MIN_SIDE} px x {len(TRANSFORMS)} transforms, made and hashed in "
           f"{time.time() - t1:.0f} s\n")
 
-    head = ["transform", *[f"{a} <= {thresholds[a]}" for a in ALGORITHMS], "any", "median bits p/d/q",
-            "wrong links"]
+    head = ["transform", *[f"{a} <= {thresholds[a]}" for a in ALGORITHMS], "any", f"pdq <= {default.pdq}",
+            f"any at defaults {default.phash}/{default.dhash}/{default.pdq}", "median bits p/d/q", "wrong links"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for name in TRANSFORMS:
@@ -243,12 +252,16 @@ def main() -> int:
             d = np.array(dist[name][algo])
             row.append(f"{(d <= thresholds[algo]).mean():.0%}")
         row.append(f"{(np.array(dist[name]['any']) == 0).mean():.0%}")
+        row.append(f"{(np.array(dist[name]['default pdq']) <= thresholds['pdq']).mean():.0%}")
+        row.append(f"{(np.array(dist[name]['default any']) == 0).mean():.0%}")
         row.append("/".join(f"{np.median(dist[name][a]):.0f}" for a in ALGORITHMS))
         row.append(str(wrong[name]))
         print("| " + " | ".join(row) + " |")
     print(f"\nrecall = share of copies within the threshold of their own original; 'any' = linked by at least one "
           f"hash; wrong links = copies within a threshold of some other original. {len(hashes)} originals, "
           f"{n_pairs:,} distinct pairs, none linked at these thresholds. Total {time.time() - t0:.0f} s.")
+    for line in wrong_named:
+        print(f"  wrong link: {line}")
     return 0
 
 

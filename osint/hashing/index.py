@@ -56,7 +56,9 @@ class HammingIndex:
     one chunk column at a time (16 bytes per hash and a bucket table of at most 2^22 entries)."""
 
     def __init__(self, words: np.ndarray):
-        self.words = np.ascontiguousarray(words, dtype=np.uint64).reshape(len(words), -1)
+        words = np.asarray(words, dtype=np.uint64).reshape(len(words), -1)
+        self.columns = np.ascontiguousarray(words.T)    # word k of every hash is contiguous: fast scans
+        self.words = self.columns.T
 
     def __len__(self) -> int:
         return len(self.words)
@@ -67,21 +69,28 @@ class HammingIndex:
 
     @property
     def nbytes(self) -> int:
-        return int(self.words.nbytes)
+        return int(self.columns.nbytes)
 
     def search(self, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Stored rows within `radius` bits of any query row: (rows, distance, nearest query row), nearest first."""
         q = np.asarray(query, dtype=np.uint64).reshape(-1, self.words.shape[1])
-        best = distances(self.words, q[0])
+        best = self._scan(q[0])
         which = np.zeros(len(self), dtype=np.int32)
         for k in range(1, len(q)):
-            d = distances(self.words, q[k])
+            d = self._scan(q[k])
             closer = d < best
             best[closer], which[closer] = d[closer], k
         hit = np.flatnonzero(best <= radius)
         order = np.argsort(best[hit], kind="stable")
         hit = hit[order]
         return hit, best[hit], which[hit]
+
+    def _scan(self, row: np.ndarray) -> np.ndarray:
+        """Distance of every stored hash to one hash, one contiguous word column at a time."""
+        total = np.bitwise_count(self.columns[0] ^ row[0]).astype(np.uint16)
+        for k in range(1, len(row)):
+            total += np.bitwise_count(self.columns[k] ^ row[k])
+        return total
 
     def pairs(self, radius: int, queries: np.ndarray | None = None) -> Pairs:
         """Every (query row i, stored row j) within `radius` bits. Without `queries`: pairs i < j of this set."""
