@@ -32,6 +32,9 @@ def report(
     thumbnails: bool = typer.Option(True, "--thumbnails/--no-thumbnails",
                                     help="Make thumbnails of duplicate-group members and located items "
                                          "(decodes those originals; face crops are always shown)."),
+    image_px: int = typer.Option(320, "--image-px", min=64,
+                                 help="Frames and photos larger than this many pixels are embedded reduced to it "
+                                      "(face crops are 160 px and stay as they are). Larger: sharper, bigger file."),
     case_dir: Optional[Path] = CaseOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -46,7 +49,7 @@ def report(
     from osint.report import collect, write_report
 
     case = open_case(case_dir)
-    written = write_report(collect(case, thumbnails=thumbnails), out_file, blur=blur)
+    written = write_report(collect(case, thumbnails=thumbnails), out_file, blur=blur, max_side=image_px)
     data = {"report": str(written.path.absolute()), "bytes": written.size, "candidates": written.candidates,
             "images": written.images, "missing_images": list(written.missing_images)}
     if as_json:

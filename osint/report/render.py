@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from osint.report.model import ImageSource, ReportData
 
 FORMAT = "osint-report/1"
 PAGE_SIZE = 24          # candidate cards / groups / table rows drawn per page
+MAX_SIDE = 320          # embedded images larger than this (pixels) are reduced to it: the page shows them at <= 320
+SHRINK_QUALITY = 80     # JPEG quality of reduced images
 _MIME = {b"\xff\xd8": "image/jpeg", b"\x89P": "image/png", b"GI": "image/gif", b"RI": "image/webp"}
 
 
@@ -46,25 +49,49 @@ def _script_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def data_uri(source: ImageSource) -> str | None:
-    """An image as a data: URI (type from its first bytes); None when the file is missing or not an image."""
+def data_uri(source: ImageSource, max_side: int | None = None) -> str | None:
+    """An image as a data: URI (type from its first bytes), reduced to `max_side` pixels (as JPEG) if larger;
+    None when the file is missing or not an image."""
     try:
         raw = source.read_bytes() if isinstance(source, Path) else source
     except OSError:
         return None
     mime = _MIME.get(raw[:2])
-    return None if mime is None else f"data:{mime};base64," + base64.b64encode(raw).decode("ascii")
+    if mime is None:
+        return None
+    if max_side:
+        raw, mime = _fit(raw, mime, max_side)
+    return f"data:{mime};base64," + base64.b64encode(raw).decode("ascii")
 
 
-def render_html(data: ReportData, *, blur: bool = True, page_size: int = PAGE_SIZE,
+def _fit(raw: bytes, mime: str, max_side: int) -> tuple[bytes, str]:
+    """The image reduced to fit `max_side` (JPEG), or unchanged when it fits or cannot be decoded."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            if max(img.size) <= max_side:
+                return raw, mime
+            img.draft("RGB", (max_side, max_side))
+            small = img.convert("RGB")
+            small.thumbnail((max_side, max_side))
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return raw, mime
+    buf = io.BytesIO()
+    small.save(buf, "JPEG", quality=SHRINK_QUALITY)
+    return buf.getvalue(), "image/jpeg"
+
+
+def render_html(data: ReportData, *, blur: bool = True, page_size: int = PAGE_SIZE, max_side: int = MAX_SIDE,
                 generated_at: str | None = None) -> tuple[str, int, tuple[str, ...]]:
     """The report page as text, with the number of embedded images and the keys of unreadable ones.
 
-    `blur` sets the default of the page's "blur and grey images until clicked" setting."""
+    `blur` sets the default of the page's "blur and grey images until clicked" setting; images larger than
+    `max_side` pixels are embedded reduced (face crops are 160 px and stay as they are)."""
     images: dict[str, str] = {}
     missing = []
     for key, source in data.images.items():
-        uri = data_uri(source)
+        uri = data_uri(source, max_side)
         if uri is None:
             missing.append(key)
         else:
@@ -89,10 +116,11 @@ def render_html(data: ReportData, *, blur: bool = True, page_size: int = PAGE_SI
     return page, len(images), tuple(missing)
 
 
-def write_report(data: ReportData, out: Path | str, *, blur: bool = True, page_size: int = PAGE_SIZE) -> ReportFile:
+def write_report(data: ReportData, out: Path | str, *, blur: bool = True, page_size: int = PAGE_SIZE,
+                 max_side: int = MAX_SIDE) -> ReportFile:
     """Render `data` and write it to `out` atomically (a partial file never replaces a good one)."""
     out = Path(out)
-    page, n_images, missing = render_html(data, blur=blur, page_size=page_size)
+    page, n_images, missing = render_html(data, blur=blur, page_size=page_size, max_side=max_side)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     tmp.write_text(page, encoding="utf-8")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 import time
 from pathlib import Path
 
-from osint.report import render_html, write_report
+from PIL import Image
+
+from osint.report import MAX_SIDE, data_uri, render_html, write_report
 from tests.report.synthetic import report_data
 
 HOSTILE = "</script><script>window.pwned=1</script><img src=x onerror=alert(1)>.jpg"
@@ -46,12 +50,14 @@ def test_unreadable_image_is_reported_not_fatal(tmp_path: Path) -> None:
 
 def test_five_thousand_candidates_stay_small_and_fast(tmp_path: Path) -> None:
     data = report_data(5000, distinct=64)
-    crop_bytes = sum(len(v) for k, v in data.images.items() if not k.startswith("ctx")) + sum(
-        len(data.images[f"ctx{i}"]) for i in range(1000))
     start = time.perf_counter()
     out = write_report(data, tmp_path / "big.html")
     took = time.perf_counter() - start
-    overhead = out.size - crop_bytes * 4 / 3       # base64 of the images is the floor
-    assert out.candidates == 5000 and out.images == len(data.images)
+    page = out.path.read_text()
+    images = _embedded(page, "report-images")
+    overhead = out.size - sum(len(uri) for uri in images.values())     # everything but the images themselves
+    assert out.candidates == 5000 and out.images == len(data.images) == len(images)
     assert overhead / 5000 < 1500, f"{overhead / 5000:.0f} bytes per candidate besides its images"
-    assert took < 10, f"writing took {took:.1f} s"
+    context = Image.open(io.BytesIO(base64.b64decode(images["ctx0"].split(",", 1)[1])))
+    assert max(context.size) == MAX_SIDE and len(images["crop0"]) == len(data_uri(data.images["crop0"]))
+    assert took < 15, f"writing took {took:.1f} s"
