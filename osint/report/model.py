@@ -133,7 +133,8 @@ class CustodySummary:
 @dataclass(frozen=True)
 class ReportData:
     """Everything one report shows. `images` maps a key to image bytes or a path; `map_html` is an SVG/HTML
-    fragment from the geolocation stage's map renderer (or None); `notes` say what is missing and why."""
+    fragment from the geolocation stage's map renderer (or None); `notes` say what is missing and why.
+    Which repost group (index into `groups`) an item belongs to is derived from `groups`."""
 
     case_id: str
     case_name: str

@@ -51,9 +51,10 @@ def report_data(n: int, *, persons: int = 3, per_context: int = 5, distinct: int
                                f"ref{i % persons}", f"crop{i}", f"ctx{i // per_context}", hostile_name,
                                "https://t.me/example/1", "distance meaning (test)"))
     images["thumbA"], images["thumbB"] = crops[0], crops[1]
-    group = DupGroup((Member("a" * 64, "original.jpg", "image", "thumbA"),
+    first = cands[0].item
+    group = DupGroup((Member(first, "original.jpg", "image", "thumbA"),
                       Member("b" * 64, "mirrored.jpg", "image", "thumbB")),
-                     (Link("a" * 64, "b" * 64, "pdq", 12, 60, "mirror"),))
+                     (Link(first, "b" * 64, "pdq", 12, 60, "mirror"),))
     located = (Located("a" * 64, "original.jpg", 50.4501, 30.5234, 50.0, "exif-gps", "near Kyiv", "thumbA"),)
     custody = CustodySummary(3, "f" * 64, True, (), "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z",
                              {"init": 1, "add": 2}, {"tester": 3},

@@ -7,6 +7,8 @@
   const STORE = "osint-report:" + D.case.id;
   const PAGE = D.page_size || 24;
   const persons = new Map(D.persons.map(p => [p.key, p]));
+  const groupOf = new Map();              // item sha256 -> index of its duplicate group
+  D.groups.forEach((g, i) => g.members.forEach(m => groupOf.set(m.item, i)));
   const saved = load();
   const state = {page: {cand: 0, dup: 0, loc: 0}, current: 0, shown: []};
   const made = saved.made || {};          // candidate id -> decision made in this browser
@@ -110,6 +112,12 @@
                 el("div", {class: "fmr", text: "false-match rate at this distance: " + pct(c.fmr)}),
                 el("div", {class: "verdict", text: "Candidate for human review, not an identification."}));
     info.append(el("div", {class: "sha", text: `candidate ${c.id} · item ${short(c.item)}`}));
+    if (groupOf.has(c.item)) {
+      const g = groupOf.get(c.item);
+      const link = el("a", {href: "#duplicates", text: `reposted: duplicate group ${g + 1} (${D.groups[g].members.length} items)`});
+      link.onclick = () => { state.page.dup = Math.floor(g / PAGE); drawGroups(); };
+      info.append(el("div", {}, link));
+    }
     if (c.source_url) info.append(el("div", {class: "help", text: "collected from " + c.source_url}));
     const decide = el("div", {class: "decide"});
     ["confirmed", "rejected", "unsure"].forEach(kind => {
