@@ -61,6 +61,16 @@ def _hash_case(case, workers: Optional[int], cluster: Optional[str]):  # type: i
         return hash_case(case, executor=make_executor(workers, cluster), items=items, on_item=on_item)
 
 
+def _hashed_case(case_dir: Optional[Path], workers: Optional[int], cluster: Optional[str], phash: Optional[int],
+                 dhash: Optional[int], pdq: Optional[int]):  # type: ignore[no-untyped-def]
+    """Open the case, hash what is new, and return (case, stage run, thresholds, {sha256: stored hashes})."""
+    from osint.hashing import stored_hashes
+
+    case = open_case(case_dir)
+    run = _hash_case(case, workers, cluster)
+    return case, run, _thresholds(phash, dhash, pdq), stored_hashes(case)[0]
+
+
 def _frames(hashes) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     return [{"t": f.t, "view": f.view, "box": f.box, "phash": f.phash, "dhash": f.dhash, "pdq": f.pdq,
              "pdq_quality": f.pdq_quality} for f in hashes.frames]
@@ -152,12 +162,9 @@ def dupes(
     member and the rest are the same picture. Exact duplicates (same bytes) are already one item.
     Items not hashed yet are hashed first. Groups are leads for review, not proof.
     """
-    from osint.hashing import HashSet, stored_hashes
+    from osint.hashing import HashSet
 
-    case = open_case(case_dir)
-    run = _hash_case(case, workers, cluster)
-    limits = _thresholds(phash, dhash, pdq)
-    hashes, _ = stored_hashes(case)
+    case, run, limits, hashes = _hashed_case(case_dir, workers, cluster, phash, dhash, pdq)
     found = HashSet(hashes)
     groups = found.groups(limits)
     if as_json:
@@ -198,16 +205,13 @@ def similar(
     For videos the keyframe time of the closest match is named. Items not hashed yet are hashed first.
     """
     from osint.errors import OsintError
-    from osint.hashing import HashSet, hash_file, stored_hashes
+    from osint.hashing import HashSet, hash_file
 
-    case = open_case(case_dir)
     try:
         query = hash_file(picture)
     except (OsintError, OSError) as exc:
         fail(f"{picture}: {exc}")
-    run = _hash_case(case, workers, cluster)
-    limits = _thresholds(phash, dhash, pdq)
-    hashes, _ = stored_hashes(case)
+    case, run, limits, hashes = _hashed_case(case_dir, workers, cluster, phash, dhash, pdq)
     matches = HashSet(hashes).similar(query, limits)
     if as_json:
         emit_json({"query": str(picture), "thresholds": limits.__dict__, "version": run.version,

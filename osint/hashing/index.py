@@ -160,6 +160,7 @@ def _multi_index(left: np.ndarray, right: np.ndarray, radius: int, self_join: bo
                  per_word: int) -> Iterator[Pairs]:
     chunks = _chunks(right.shape[1], per_word)
     sub = radius // len(chunks)
+    right = np.ascontiguousarray(right)      # candidate rows are gathered whole: row-major is faster
     for word, shift, width in chunks:
         mask = np.uint64((1 << width) - 1)
         key_right = (right[:, word] >> np.uint64(shift)) & mask

@@ -67,3 +67,23 @@ def test_real_video_links_to_a_still_cut_from_it(shared_data: Path, tmp_path: Pa
     found = HashSet({"hamilton": hashes, **others}).similar(hash_file(still))
     assert [m.b for m in found if m.linked] == ["hamilton"]
     assert abs(found[0].best().t_b - t) < 0.1
+
+
+def test_an_item_that_fails_is_stored_as_an_error_and_the_run_goes_on(case, photos: list[Path], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from osint.errors import CorruptMedia
+    from osint.hashing import stage
+
+    add_paths(case, photos[:3], collector="tester")
+    bad = case.items()[1].sha256
+
+    def flaky(path: Path):  # type: ignore[no-untyped-def]
+        if path.name == bad:
+            raise CorruptMedia("damaged jpeg: test")
+        return hash_file(path)
+
+    monkeypatch.setattr(stage, "hash_file", flaky)
+    run = hash_case(case)
+    assert run.computed == 2 and run.errors == {bad: "damaged jpeg: test"}
+    hashes, failed = stored_hashes(case)
+    assert len(hashes) == 2 and failed == {bad: "damaged jpeg: test"}
+    assert hash_case(case).cached == 3                       # the error is a stored result, not retried
