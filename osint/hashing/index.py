@@ -56,7 +56,8 @@ class HammingIndex:
     one chunk column at a time (16 bytes per hash and a bucket table of at most 2^22 entries)."""
 
     def __init__(self, words: np.ndarray):
-        words = np.asarray(words, dtype=np.uint64).reshape(len(words), -1)
+        words = np.asarray(words, dtype=np.uint64)
+        words = words[:, None] if words.ndim == 1 else words      # one 64-bit word per hash may come flat
         self.columns = np.ascontiguousarray(words.T)    # word k of every hash is contiguous: fast scans
         self.words = self.columns.T
 

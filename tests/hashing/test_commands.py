@@ -93,3 +93,12 @@ def test_help_explains_distances() -> None:
     for command in ("dupes", "similar"):
         text = runner.invoke(app, [command, "--help"]).stdout
         assert "bits" in text and "--pdq" in text
+
+
+def test_dupes_and_similar_on_an_empty_case(photos: list[Path], tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
+    result = runner.invoke(app, ["dupes", "-C", str(folder), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["groups"] == []
+    result = runner.invoke(app, ["similar", str(photos[0]), "-C", str(folder), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["matches"] == []
