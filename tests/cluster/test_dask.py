@@ -185,6 +185,22 @@ def test_hashing_stage_on_the_cluster_stores_what_it_stores_in_process(tmp_path,
     assert stored(local, STAGE) == stored(remote, STAGE)
 
 
+def test_face_stage_on_the_cluster_stores_what_it_stores_in_process(tmp_path, cluster):
+    import skimage
+
+    from osint.facematch import STAGE, scan_case
+
+    samples = Path(skimage.__file__).parent / "data"  # public-domain pictures scikit-image ships: faces and not
+    files = [samples / name for name in ("astronaut.png", "camera.png", "coffee.png")]
+    local, remote = Case.create(tmp_path / "local", actor="t"), Case.create(tmp_path / "remote", actor="t")
+    for case in (local, remote):
+        add_paths(case, files, collector="tester")
+    a, b = scan_case(local, executor=InlineExecutor()), scan_case(remote, executor=DaskExecutor(cluster))
+    assert (a.computed, a.errors) == (b.computed, b.errors) == (3, {})
+    assert stored(local, STAGE) == stored(remote, STAGE)
+    assert any(data["faces"] for data, _ in stored(remote, STAGE).values())
+
+
 def test_geolocation_stage_on_the_cluster_stores_what_it_stores_in_process(tmp_path, cluster, shared_data):
     from osint.geolocate import STAGE, LocateOptions, locate_case
 
