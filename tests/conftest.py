@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,26 @@ def shared_data() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Refuse every attempt to open a network connection or resolve a name; return the attempts made."""
+    attempts: list[object] = []
+
+    def refuse(self: object, address: object, *a: object, **k: object) -> None:
+        attempts.append(address)
+        raise OSError("network disabled in this test")
+
+    def refuse_lookup(host: object, *a: object, **k: object) -> None:
+        attempts.append(host)
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse_lookup)
+    monkeypatch.setattr(socket, "create_connection", refuse_lookup)
+    return attempts
 
 
 @pytest.fixture

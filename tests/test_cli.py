@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -94,17 +93,7 @@ def test_every_command_and_option_has_help() -> None:
                 assert (param.help or "").strip(), f"`osint {name} {param.opts[0]}` has no help text"
 
 
-def test_case_commands_open_no_network_socket(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    attempts: list[object] = []
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        attempts.append(args)
-        raise OSError("network access attempted during an offline command")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+def test_case_commands_open_no_network_socket(folder: Path, no_network: list[object]) -> None:
     case = str(folder / "case")
     _run("init", case)
     runner.invoke(app, ["add", str(folder / "collected"), "-C", case])
@@ -112,7 +101,7 @@ def test_case_commands_open_no_network_socket(folder: Path, monkeypatch: pytest.
     _run("show", sha, "-C", case)
     _run("log", "-C", case)
     _run("log", "verify", "-C", case)
-    assert attempts == []
+    assert no_network == []
 
 
 def _count(db: Path, sql: str) -> int:

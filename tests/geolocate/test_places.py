@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
@@ -35,26 +34,6 @@ def test_areas_tag_points_inside(tmp_path):
 
     with pytest.raises(OsintError, match="bad.geojson"):
         Areas.load(tmp_path / "bad.geojson")
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Record (and refuse) every attempt to open a network connection."""
-    attempts: list[object] = []
-
-    def refuse(self, address, *a, **k):  # type: ignore[no-untyped-def]
-        attempts.append(address)
-        raise OSError("network disabled in this test")
-
-    def refuse_lookup(host, *a, **k):  # type: ignore[no-untyped-def]
-        attempts.append(host)
-        raise OSError("network disabled in this test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse_lookup)
-    monkeypatch.setattr(socket, "create_connection", refuse_lookup)
-    return attempts
 
 
 def test_no_socket_without_online_and_online_says_what_it_sends(tmp_path, no_network):
