@@ -151,7 +151,7 @@ def make_inputs(folder: Path) -> dict[str, Path]:
     post = _paste(_resize(coffee, 1280), _resize(astronaut, 300), 820, 180)
     original = _save(post, col / "channel_a" / "post_001.jpg", 90, ROSTOV)
     _save(_resize(post, 900), col / "channel_b" / "repost_of_001.jpg", 45)
-    _save(post[24:-24, 40:-24], col / "channel_b" / "crop_of_001.jpg", 80)
+    _save(post[12:-12, 20:-12], col / "channel_b" / "crop_of_001.jpg", 80)   # borders trimmed: hashes still link
     _save(post[:, ::-1], col / "channel_c" / "mirrored_001.jpg", 85)
     two = _paste(_paste(_resize(cat, 1280), _resize(astronaut, 220), 120, 300), _resize(camera, 300), 860, 220)
     _save(two, col / "channel_a" / "post_002_two_people.jpg", 88, TAGANROG, "2024:06:03 09:05:00")

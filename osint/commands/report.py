@@ -232,7 +232,7 @@ def demo(
 
 
 def _rate(fmr: float | None) -> str:
-    return "not measured" if fmr is None else f"{fmr:.3%}"
+    return "not measured" if fmr is None else f"{fmr * 100:.2g}%"
 
 
 def _candidate_table(case, shown, title, decisions=()) -> None:  # type: ignore[no-untyped-def]

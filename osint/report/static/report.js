@@ -52,7 +52,7 @@
     if (x === null || x === undefined) return "not measured";
     const p = 100 * x;
     const text = p >= 1 ? p.toFixed(1) + "%" : p >= 0.01 ? p.toFixed(2) + "%" : p.toPrecision(2) + "%";
-    return x > 0 ? `${text} (about 1 in ${Math.round(1 / x).toLocaleString("en")} different-person pairs are this close)` : text;
+    return x > 0 ? `${text} of different-person pairs score this close or closer (1 in ${Math.round(1 / x).toLocaleString("en")})` : text;
   }
   function short(sha) { return sha ? sha.slice(0, 12) : ""; }
   function latest(id) {
