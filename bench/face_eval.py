@@ -38,8 +38,8 @@ SUSPECTED = [("deepface_p13", "George_Clooney"), ("deepface_p11", "Matt_Damon")]
 sys.path.insert(0, str(ROOT))
 
 
-def central_face(path: str, detector: str) -> tuple[np.ndarray | None, np.ndarray | None, int, int]:
-    """(dlib, sface, faces found, chosen face width) for the encodable face nearest the image centre."""
+def central_face(path: str, detector: str) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
+    """(dlib, sface, faces found, chosen face width, quality) for the encodable face nearest the centre."""
     from osint.facematch.analyse import FaceSettings, faces_in_frame
     from osint.media import load_image
 
@@ -49,13 +49,14 @@ def central_face(path: str, detector: str) -> tuple[np.ndarray | None, np.ndarra
     faces = faces_in_frame(rgb, settings, rows=rows)
     ok = [f for f in faces if f.row is not None]
     if not ok:
-        return None, None, len(faces), 0
+        return None, None, len(faces), 0, 0.0
     h, w = rgb.shape[:2]
     best = min(ok, key=lambda f: (f.box[0] + f.box[2] / 2 - w / 2) ** 2 + (f.box[1] + f.box[3] / 2 - h / 2) ** 2)
-    return np.asarray(rows["dlib"][best.row]), np.asarray(rows["sface"][best.row]), len(faces), best.box[2]
+    return (np.asarray(rows["dlib"][best.row]), np.asarray(rows["sface"][best.row]), len(faces), best.box[2],
+            best.quality)
 
 
-def _central(args: tuple[str, str]) -> tuple[np.ndarray | None, np.ndarray | None, int, int]:
+def _central(args: tuple[str, str]) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
     return central_face(*args)
 
 
@@ -92,10 +93,10 @@ def encode_all(files: list[str], detector: str, workers: int) -> dict[str, np.nd
     t0 = time.time()
     n = len(files)
     dl, sf = np.zeros((n, 128), np.float32), np.zeros((n, 128), np.float32)
-    ok, nfaces, width = np.zeros(n, bool), np.zeros(n, int), np.zeros(n, int)
+    ok, nfaces, width, quality = np.zeros(n, bool), np.zeros(n, int), np.zeros(n, int), np.zeros(n)
     with ProcessPoolExecutor(workers) as pool:
-        for i, (d, s, k, w) in enumerate(pool.map(_central, [(str(DATA / f), detector) for f in files], chunksize=8)):
-            nfaces[i], width[i] = k, w
+        for i, (d, s, k, w, q) in enumerate(pool.map(_central, [(str(DATA / f), detector) for f in files], chunksize=8)):
+            nfaces[i], width[i], quality[i] = k, w, q
             if d is not None:
                 dl[i], sf[i], ok[i] = d, s, True
             if i % 500 == 0:
@@ -103,7 +104,7 @@ def encode_all(files: list[str], detector: str, workers: int) -> dict[str, np.nd
     print(f"encodings: {n} images in {time.time() - t0:.0f} s with {workers} processes")
     CACHE.mkdir(parents=True, exist_ok=True)
     out = dict(files=np.asarray(files), version=np.asarray(version), dlib=dl, sface=sf, ok=ok, nfaces=nfaces,
-               width=width)
+               width=width, quality=quality)
     np.savez(cache, **out)
     return out
 
@@ -181,13 +182,14 @@ def official_pairs(files: list[str], dist: dict[str, np.ndarray], thresholds: di
 
 def small_faces(files: list[str], ids: list[str], enc: dict[str, np.ndarray], thresholds: dict[str, float],
                 scales: dict[str, float], detector: str, workers: int) -> None:
-    """Shrink one image per identity (of those with 2+) so the face is W px wide, re-detect and re-encode it,
-    and count how often it still matches another image of that person at the FMR-1% threshold."""
+    """Degrade one image per identity (of those with 2+): shrink it so the face is W px wide, or blur it;
+    re-detect and re-encode it, and see whether it still matches the person's other images at the FMR-1%
+    threshold, how often it falsely matches strangers there, and what quality score it gets."""
     from osint.facematch.calibration import distances
 
     by_id = defaultdict(list)
-    for i, (f, p) in enumerate(zip(files, ids)):
-        if enc["ok"][i] and enc["width"][i] >= 48:
+    for i, p in enumerate(ids):
+        if enc["width"][i] >= 48:
             by_id[p].append(i)
     probes = [v[0] for v in by_id.values() if len(v) >= 2][:300]
     labels = np.asarray(ids)
@@ -195,48 +197,57 @@ def small_faces(files: list[str], ids: list[str], enc: dict[str, np.ndarray], th
     def take(rows: np.ndarray) -> dict[str, np.ndarray]:
         return {"dlib": enc["dlib"][rows], "sface": enc["sface"][rows]}
 
-    print(f"\n== small faces: {len(probes)} probe images, each shrunk so its face is W px wide, vs the person's "
-          f"other images (threshold at FMR 1%)")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    for width in (12, 16, 20, 24, 32, 48):
-        jobs = [(str(DATA / files[i]), width / enc["width"][i], detector) for i in probes]
+    def report(label: str, jobs: list) -> None:
         with ProcessPoolExecutor(workers) as pool:
             got = list(pool.map(_shrunk, jobs, chunksize=8))
         found = {m: 0 for m in ("dlib", "sface", "fused")}
-        false = {m: [] for m in found}
-        detected = 0
-        for i, (d, s) in zip(probes, got):
+        false: dict[str, list[float]] = {m: [] for m in found}
+        quality = []
+        for i, (d, s, q) in zip(probes, got):
             if d is None:
                 continue
-            detected += 1
+            quality.append(q)
             others = np.asarray([j for j in by_id[ids[i]] if j != i])
             strangers = np.flatnonzero(labels != ids[i])
             a = {"dlib": d[None], "sface": s[None]}
             for m in found:
                 found[m] += bool((distances(m, a, take(others), scales) <= thresholds[m]).any())
                 false[m].append(float((distances(m, a, take(strangers), scales) <= thresholds[m]).mean()))
-        print(f"  face {width:3d} px: detected+encoded {detected / len(probes):6.1%}   matched (FMR vs all "
-              f"strangers): " + "  ".join(f"{m} {found[m] / len(probes):6.1%} ({np.mean(false[m]):.2%})" for m in found))
+        print(f"  {label}: encoded {len(quality) / len(probes):6.1%}, quality {np.mean(quality):5.2f}; matched "
+              f"(FMR vs strangers): " +
+              "  ".join(f"{m} {found[m] / len(probes):6.1%} ({np.mean(false[m]):.2%})" for m in found))
+
+    print(f"\n== degraded faces: {len(probes)} probe images vs the person's other images, threshold at FMR 1%; "
+          f"quality of undegraded faces: {np.percentile(enc['quality'], 1):.2f} (1st percentile), "
+          f"{np.median(enc['quality']):.2f} (median)")
+    for width in (12, 16, 20, 24, 32, 48):
+        report(f"face {width:2d} px wide", [(str(DATA / files[i]), width / enc["width"][i], 0.0, detector) for i in probes])
+    for sigma in (1.0, 2.0, 3.0, 4.0):
+        report(f"blur sigma {sigma:.0f} px per 50 px of face",
+               [(str(DATA / files[i]), 1.0, sigma * enc["width"][i] / 50.0, detector) for i in probes])
 
 
-def _shrunk(args: tuple[str, float, str]) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Encode the central face of the image shrunk by `factor` (encoding forced even below min_encode)."""
+def _shrunk(args: tuple[str, float, float, str]) -> tuple[np.ndarray | None, np.ndarray | None, float]:
+    """Encode the central face of the image shrunk by `factor` and blurred (Gaussian, `sigma` px), with
+    encoding forced even below min_encode; returns (dlib, sface, quality)."""
     import cv2
 
     from osint.facematch.analyse import FaceSettings, faces_in_frame
     from osint.media import load_image
 
-    path, factor, detector = args
+    path, factor, sigma, detector = args
     rgb = load_image(path)
-    small = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor != 1 else rgb
+    if sigma > 0:
+        small = cv2.GaussianBlur(small, (0, 0), sigma)
     rows: dict = {"dlib": [], "sface": []}
     faces = faces_in_frame(small, FaceSettings(detector=detector, encoder="fused", min_encode=1), rows=rows)
     ok = [f for f in faces if f.row is not None]
     if not ok:
-        return None, None
+        return None, None, 0.0
     h, w = small.shape[:2]
     best = min(ok, key=lambda f: (f.box[0] + f.box[2] / 2 - w / 2) ** 2 + (f.box[1] + f.box[3] / 2 - h / 2) ** 2)
-    return np.asarray(rows["dlib"][best.row]), np.asarray(rows["sface"][best.row])
+    return np.asarray(rows["dlib"][best.row]), np.asarray(rows["sface"][best.row]), best.quality
 
 
 def detectors() -> None:
@@ -321,6 +332,10 @@ def main() -> None:
     print(f"images: {len(files)} labelled, {int(ok.sum())} with an encodable face, {int((~ok).sum())} without "
           f"(failure to enrol: {np.mean(~ok):.2%}); several faces in {int((enc['nfaces'] > 1).sum())} "
           f"(the most central one is used)")
+    min_quality = round(float(np.percentile(enc["quality"][ok], 1)), 2)
+    print(f"quality (SFace feature length) of the calibration faces: 1st percentile {min_quality}, median "
+          f"{np.median(enc['quality'][ok]):.2f}; faces below {min_quality} are flagged low quality (outside what "
+          f"the table describes)")
     kept = [i for i in range(len(files)) if ok[i]]
     files_k = [files[i] for i in kept]
     ids_k = [ids[i] for i in kept]
@@ -342,7 +357,7 @@ def main() -> None:
     print(f"\ndefault model: {best} (highest TAR at FMR 0.1%); candidates are listed up to FMR 1% "
           f"(threshold {report[best]['threshold_at_fmr']['0.01']:.4f}) and ranked by distance")
     if args.small_faces:
-        small_faces(files_k, ids_k, e | {"ok": np.ones(len(kept), bool), "width": enc["width"][kept]},
+        small_faces(files_k, ids_k, e | {"width": enc["width"][kept], "quality": enc["quality"][kept]},
                     {m: report[m]["threshold_at_fmr"]["0.01"] for m in report}, scales, args.detector,
                     args.workers)
     if args.detectors:
@@ -353,6 +368,7 @@ def main() -> None:
                          "openface examples; adults, no age gap",
                  "detector": args.detector, "version": str(enc["version"]), "images": len(files),
                  "encoded": int(ok.sum()), "fusion_scale": scales, "default_model": best, "default_max_fmr": 0.01,
+                 "min_quality": min_quality,
                  "models": report}
         TABLE.parent.mkdir(parents=True, exist_ok=True)
         TABLE.write_text(json.dumps(table, indent=1) + "\n")

@@ -228,8 +228,8 @@ def _candidate_row(c: Any, names: dict[str, str]) -> dict[str, Any]:
             "box": list(c.face.box), "person": c.person, "name": names.get(c.person, c.person), "rank": c.rank,
             "distance": c.distance, "fmr": c.fmr, "agree": c.agree, "photos": c.photos, "model": c.model,
             "threshold": c.threshold, "max_fmr": c.max_fmr, "crop": c.face.crop, "context": c.face.context,
-            "reference_item": c.reference.item, "reference_crop": c.reference.crop,
-            "status": "candidate for human review"}
+            "reference_item": c.reference.item, "reference_crop": c.reference.crop, "quality": c.face.quality,
+            "low_quality": c.low_quality, "status": "candidate for human review"}
 
 
 def _fmr_text(fmr: float) -> str:
@@ -244,17 +244,18 @@ def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: boo
         return
     if as_csv:
         keys = ["item", "media_type", "frame_time_s", "face", "box", "person", "name", "rank", "distance", "fmr",
-                "agree", "photos", "model", "threshold", "crop", "reference_item", "status"]
+                "agree", "photos", "model", "threshold", "low_quality", "crop", "reference_item", "status"]
         w = csv.DictWriter(sys.stdout, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
             w.writerow({**r, "box": " ".join(map(str, r["box"]))})
         return
     table(f"Candidates for human review ({len(rows)}; searched {scope})",
-          ["item", "time s", "face", "box", "person", "distance", "FMR", "agree", "crop"],
+          ["item", "time s", "face", "box", "person", "distance", "FMR", "agree", "quality", "crop"],
           [(_short(r["item"]), "" if r["frame_time_s"] is None else f"{r['frame_time_s']:.1f}", r["face"],
             ",".join(map(str, r["box"])), f"{r['person']} ({r['name']})" if r["name"] != r["person"] else r["person"],
-            f"{r['distance']:.3f}", _fmr_text(r["fmr"]), f"{r['agree']}/{r['photos']}", (r["crop"] or "")[:12])
+            f"{r['distance']:.3f}", _fmr_text(r["fmr"]), f"{r['agree']}/{r['photos']}",
+            "low" if r["low_quality"] else "ok", (r["crop"] or "")[:12])
            for r in rows])
     err.print(meaning, highlight=False)
 
@@ -311,6 +312,9 @@ def faces_cluster(
                                   help="Link two faces when their distance is within the threshold of this "
                                        "false-match rate (default 0.1%: strict, so strangers rarely merge)."),
     min_size: int = typer.Option(2, "--min-size", min=2, help="Smallest group shown."),
+    low_quality: bool = typer.Option(False, "--low-quality",
+                                     help="Also group faces below the quality floor (blurred, dark, tiny): "
+                                          "their encodings crowd together, so groups of them mix strangers."),
     detector: str = DetectorOption,
     every: float = EveryOption,
     workers: Optional[int] = WorkersOption,
@@ -329,7 +333,8 @@ def faces_cluster(
     settings = _settings(detector, None, every)
     model = _model(model)
     run = _scan(case, settings, None, make_executor(workers, None))
-    groups = cluster(case_faces(case, settings), model=model, max_fmr=max_fmr, min_size=min_size)
+    groups = cluster(case_faces(case, settings), model=model, max_fmr=max_fmr, min_size=min_size,
+                     low_quality=low_quality)
     if as_json:
         emit_json([{"representative": vars(g.representative), "items": g.items, "mean_distance": g.mean_distance,
                     "members": [vars(m) for m in g.members]} for g in groups])

@@ -25,6 +25,7 @@ MIN_ENCODE_PX = 20      # faces narrower than this (original pixels) are reporte
 CROP_PX = 160           # side of the saved face crop
 CONTEXT_PX = 640        # longer side of the saved frame thumbnail with numbered boxes
 EVERY_S = 1.0           # video: at least one frame per second, plus every scene change
+CODE_VERSION = 3        # bump when a code change alters what is detected or encoded (part of the cache key)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class FaceSettings:
             files += ["sface"] + ([] if self.detector == "yunet" else ["yunet"])
         hashes = ",".join(f"{f}={models.model_hash(f)}" for f in files)
         min_face = self.min_face or DETECTORS[self.detector].min_face
-        return (f"v1 det={self.detector}/{min_face} enc={self.encoder} min_encode={self.min_encode} "
+        return (f"v{CODE_VERSION} det={self.detector}/{min_face} enc={self.encoder} min_encode={self.min_encode} "
                 f"every={self.every_s} {hashes}")
 
 
@@ -64,7 +65,8 @@ class FaceSettings:
 class FoundFace:
     """One face: its frame (`t` seconds and frame index for videos, None for photos), box (left, top,
     width, height) in original pixels, status "ok" / "too_small" / "no_landmarks", the row of its
-    encodings (None when not encoded), and its crop (JPEG bytes while computed, derived SHA-256 stored)."""
+    encodings (None when not encoded), quality (SFace feature length: blurred faces score low), and its
+    crop (JPEG bytes while computed, derived SHA-256 once stored)."""
 
     index: int
     t: float | None
@@ -74,6 +76,7 @@ class FoundFace:
     landmarks: tuple[tuple[float, float], ...] | None
     status: str
     row: int | None
+    quality: float | None = None
     crop: bytes | str | None = None
 
 
@@ -138,7 +141,7 @@ def context_thumb(rgb: np.ndarray, faces: list[FoundFace]) -> bytes:
     import cv2
 
     f = min(1.0, CONTEXT_PX / max(rgb.shape[:2]))
-    img = np.ascontiguousarray(cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else rgb)
+    img = cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else rgb.copy()
     for face in faces:
         x, y, bw, bh = (round(v * f) for v in face.box)
         colour = (0, 200, 0) if face.status == "ok" else (230, 160, 0)
@@ -153,23 +156,23 @@ def faces_in_frame(rgb: np.ndarray, settings: FaceSettings, *, t: float | None =
     rows = rows if rows is not None else {m: [] for m in settings.models}
     found = []
     for det in detect(rgb, settings.detector, settings.min_face):
-        status, row = _encode_into(rgb, det, settings, rows)
+        status, row, quality = _encode_into(rgb, det, settings, rows)
         found.append(FoundFace(start + len(found), t, frame, det.box, det.score, det.landmarks, status, row,
-                               face_crop(rgb, det.box)))
+                               quality, face_crop(rgb, det.box)))
     return found
 
 
 def _encode_into(rgb: np.ndarray, det: Detection, settings: FaceSettings,
-                 rows: dict[str, list[np.ndarray]]) -> tuple[str, int | None]:
+                 rows: dict[str, list[np.ndarray]]) -> tuple[str, int | None, float | None]:
     if det.box[2] < settings.min_encode:
-        return "too_small", None
-    enc = encode(rgb, det, settings.detector, settings.encoder)
+        return "too_small", None, None
+    enc, quality = encode(rgb, det, settings.detector, settings.encoder)
     if set(enc) != set(settings.models):
-        return "no_landmarks", None
+        return "no_landmarks", None, None
     row = len(next(iter(rows.values())))
     for model, vec in enc.items():
         rows[model].append(vec)
-    return "ok", row
+    return "ok", row, None if quality is None else round(quality, 3)
 
 
 def analyse_file(path: Path | str, settings: FaceSettings = FaceSettings()) -> MediaFaces:

@@ -67,6 +67,12 @@ def calibration(model: str) -> Calibration:
                        np.asarray(m["table"]["tar"]))
 
 
+def min_quality() -> float:
+    """Faces with a lower quality score (SFace feature length) than 99% of the calibration faces: the
+    shipped table does not describe them (blurred, dark, tiny), so they are flagged and not clustered."""
+    return float(shipped()["min_quality"])
+
+
 def fusion_scales() -> dict[str, float]:
     """Each model's distance scale for fusion (its threshold at FMR 0.1%): fused = sum of d / scale."""
     return dict(shipped()["fusion_scale"])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from osint.facematch.calibration import calibration, distances
+from osint.facematch.calibration import calibration, distances, min_quality
 from osint.facematch.faceset import FaceRef, FaceSet
 
 CHUNK = 2048
@@ -29,14 +29,17 @@ class Group:
 
 
 def links(faces: FaceSet, model: str, threshold: float) -> list[np.ndarray]:
-    """For each face, the indices of the other faces within `threshold` (computed in row chunks)."""
+    """For each face, the other faces within `threshold`, except faces in the same frame (two faces in one
+    picture are two people), computed in row chunks."""
+    frame_of = {}
+    frames = np.asarray([frame_of.setdefault((f.item, f.t), len(frame_of)) for f in faces.faces])
     out: list[np.ndarray] = []
     for start in range(0, len(faces), CHUNK):
         block = {m: v[start:start + CHUNK] for m, v in faces.enc.items()}
         d = distances(model, block, faces.enc)
         for i, row in enumerate(d):
             near = np.flatnonzero(row <= threshold)
-            out.append(near[near != start + i])
+            out.append(near[frames[near] != frames[start + i]])
     return out
 
 
@@ -57,8 +60,15 @@ def chinese_whispers(neighbours: list[np.ndarray], rounds: int = 30, seed: int =
     return labels
 
 
-def cluster(faces: FaceSet, *, model: str, max_fmr: float = 0.001, min_size: int = 2) -> list[Group]:
-    """Groups of at least `min_size` faces, largest first; faces closer than the `max_fmr` threshold link."""
+def cluster(faces: FaceSet, *, model: str, max_fmr: float = 0.001, min_size: int = 2,
+            low_quality: bool = False) -> list[Group]:
+    """Groups of at least `min_size` faces, largest first; faces closer than the `max_fmr` threshold link.
+
+    Low-quality faces (below the calibration quality floor) are left out unless `low_quality`: blurred
+    faces of different people encode close together and would chain strangers into one group."""
+    if not low_quality:
+        floor = min_quality()
+        faces = faces.take([i for i, f in enumerate(faces.faces) if f.quality is None or f.quality >= floor])
     threshold = calibration(model).distance_at(max_fmr)
     labels = chinese_whispers(links(faces, model, threshold))
     groups = []

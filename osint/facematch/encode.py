@@ -30,49 +30,65 @@ def dlib_box(det: Detection, detector: str) -> tuple[int, int, int, int]:
     return round(x + a * w), round(y + b * h), round(c * w), round(d * h)
 
 
-def _region(rgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, int, int]:
-    """The face box padded by one box size on each side (clipped), and its offset in the image."""
+FACE_PX = 250   # larger faces are shrunk to this width first: both models work on 112-150 px chips
+
+
+def _region(rgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, int, int, float]:
+    """The face box padded by one box size on each side (clipped), its offset in the image, and the
+    factor it was shrunk by so the face is at most FACE_PX wide (1.0 if not)."""
+    import cv2
+
     h, w = rgb.shape[:2]
     x, y, bw, bh = box
     pad = max(bw, bh)
     x0, y0 = max(0, x - pad), max(0, y - pad)
-    return np.ascontiguousarray(rgb[y0:min(h, y + bh + pad), x0:min(w, x + bw + pad)]), x0, y0
+    region = rgb[y0:min(h, y + bh + pad), x0:min(w, x + bw + pad)]
+    f = min(1.0, FACE_PX / max(bw, bh, 1))
+    if f < 1.0:
+        region = cv2.resize(region, (max(1, round(region.shape[1] * f)), max(1, round(region.shape[0] * f))),
+                            interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(region), x0, y0, f
 
 
 def encode_dlib(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """dlib ResNet descriptor (128 float32, Euclidean space) of the face in `box` (dlib convention)."""
     import dlib
 
-    region, x0, y0 = _region(rgb, box)
-    x, y, w, h = box
-    rect = dlib.rectangle(x - x0, y - y0, x - x0 + w, y - y0 + h)
+    region, x0, y0, f = _region(rgb, box)
+    x, y, w, h = ((v - o) * f for v, o in zip(box, (x0, y0, 0, 0)))
+    rect = dlib.rectangle(round(x), round(y), round(x + w), round(y + h))
     shape = models.shape_predictor()(region, rect)
     return np.asarray(models.resnet().compute_face_descriptor(region, shape, 0), dtype=np.float32)
 
 
 def encode_sface(rgb: np.ndarray, box: tuple[int, int, int, int],
-                 landmarks: tuple[tuple[float, float], ...]) -> np.ndarray:
-    """SFace feature (128 float32, unit length) of the face aligned on its 5 YuNet landmarks."""
-    region, x0, y0 = _region(rgb, box)
+                 landmarks: tuple[tuple[float, float], ...]) -> tuple[np.ndarray, float]:
+    """SFace feature (128 float32, unit length) of the face aligned on its 5 YuNet landmarks, and the
+    feature's length before normalising: a face-quality score (sharp faces ~10-13, blurred ones ~5-7)."""
+    region, x0, y0, f = _region(rgb, box)
     x, y, w, h = box
-    row = [x - x0, y - y0, w, h] + [v for px, py in landmarks for v in (px - x0, py - y0)] + [1.0]
+    row = [(x - x0) * f, (y - y0) * f, w * f, h * f] + \
+        [v for px, py in landmarks for v in ((px - x0) * f, (py - y0) * f)] + [1.0]
     net = models.sface()
     aligned = net.alignCrop(np.ascontiguousarray(region[:, :, ::-1]), np.asarray([row], dtype=np.float32))
     feat = net.feature(aligned).reshape(-1).astype(np.float32)
-    return feat / max(float(np.linalg.norm(feat)), 1e-12)
+    norm = float(np.linalg.norm(feat))
+    return feat / max(norm, 1e-12), norm
 
 
-def encode(rgb: np.ndarray, det: Detection, detector: str, encoder: str) -> dict[str, np.ndarray]:
-    """Encodings of one face for each model the encoder needs ("dlib", "sface" or both for "fused").
+def encode(rgb: np.ndarray, det: Detection, detector: str, encoder: str) -> tuple[dict[str, np.ndarray], float | None]:
+    """Encodings of one face for each model the encoder needs ("dlib", "sface" or both for "fused"), and
+    its quality (SFace feature length; None without SFace).
 
     SFace needs YuNet's landmarks; for HOG/CNN faces YuNet is run on the face region to find them, and a
     face where it finds none gets no SFace encoding (the caller reports it)."""
     out: dict[str, np.ndarray] = {}
+    quality = None
     for model in ENCODERS[encoder]:
         if model == "dlib":
             out["dlib"] = encode_dlib(rgb, dlib_box(det, detector))
         else:
             marks = det.landmarks or yunet_landmarks(rgb, det.box)
             if marks is not None:
-                out["sface"] = encode_sface(rgb, det.box, marks)
-    return out
+                out["sface"], quality = encode_sface(rgb, det.box, marks)
+    return out, quality

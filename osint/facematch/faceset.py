@@ -18,7 +18,8 @@ from osint.facematch.analyse import STAGE, FaceSettings, MediaFaces, unpack
 @dataclass(frozen=True)
 class FaceRef:
     """Where a face is: `item` (SHA-256 in a case, a file path outside one), frame time `t` (seconds, None
-    for photos), box (left, top, width, height) in original pixels, crop and context (derived SHA-256)."""
+    for photos), box (left, top, width, height) in original pixels, quality (SFace feature length, None
+    without SFace), crop and context (derived SHA-256)."""
 
     item: str
     media_type: str
@@ -26,6 +27,7 @@ class FaceRef:
     t: float | None
     frame: int | None
     box: tuple[int, int, int, int]
+    quality: float | None
     crop: str | None
     context: str | None
 
@@ -72,8 +74,8 @@ def from_result(item: str, data: dict[str, Any] | MediaFaces, models: Iterable[s
             continue
         crop = f["crop"] if isinstance(f.get("crop"), str) else None
         ctx = context.get((f["t"], f["frame"]))
-        faces.append(FaceRef(item, data["media_type"], f["index"], f["t"], f["frame"], tuple(f["box"]), crop,
-                             ctx if isinstance(ctx, str) else None))
+        faces.append(FaceRef(item, data["media_type"], f["index"], f["t"], f["frame"], tuple(f["box"]),
+                             f.get("quality"), crop, ctx if isinstance(ctx, str) else None))
         rows.append(f["row"])
     return FaceSet(faces, {m: v[rows] for m, v in mats.items()})
 

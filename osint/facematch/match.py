@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from osint.facematch.calibration import Calibration, calibration, distances, shipped
+from osint.facematch.calibration import Calibration, calibration, distances, min_quality, shipped
 from osint.facematch.faceset import FaceRef, FaceSet
 
 REVIEW = "candidate for human review"
@@ -24,7 +24,8 @@ class Candidate:
     distance: to the person's closest reference face (model-specific units, smaller is closer);
     fmr: share of different-person pairs measured this close or closer (the chance a stranger scores so
     well, per comparison); agree: how many of the person's `photos` reference faces are within threshold;
-    rank: 1 for the face's closest person."""
+    rank: 1 for the face's closest person; low_quality: the face scores below the calibration faces'
+    quality floor (blurred, dark or tiny), so its FMR is less certain than stated."""
 
     face: FaceRef
     person: str
@@ -37,6 +38,7 @@ class Candidate:
     model: str
     threshold: float
     max_fmr: float
+    low_quality: bool
 
 
 def default_model() -> str:
@@ -72,11 +74,13 @@ def match(faces: FaceSet, refs: FaceSet, owners: list[str], *, model: str | None
     out = []
     rows, ranks = np.nonzero(np.take_along_axis(best, order, 1) <= threshold)
     fmr = cal.fmr_at(best[rows, order[rows, ranks]]) if len(rows) else []
+    floor = min_quality()
     for r, k, f in zip(rows, ranks, fmr):
         p = order[r, k]
-        out.append(Candidate(faces.faces[r], people[p], round(float(best[r, p]), 4), float(f), int(agree[r, p]),
+        face = faces.faces[r]
+        out.append(Candidate(face, people[p], round(float(best[r, p]), 4), float(f), int(agree[r, p]),
                              int(counts[p]), int(k) + 1, refs.faces[arg[r, p]], model, round(threshold, 4),
-                             max_fmr))
+                             max_fmr, face.quality is not None and face.quality < floor))
     out.sort(key=lambda c: (c.distance, c.face.item, c.face.index))
     return out
 
@@ -90,4 +94,5 @@ def describe(model: str, max_fmr: float | None = None) -> str:
             f"different-person pairs score as close (FMR) and {float(cal.tar_at(t)):.1%} of same-person pairs "
             f"are found, measured on {cal.n_impostor:,} impostor / {cal.n_genuine:,} genuine pairs of adult press "
             f"photos without age gap; across years of growing up far fewer true matches score this close, so "
-            f"rank, do not cut. Each line is a {REVIEW}, not an identification.")
+            f"rank, do not cut. Faces marked low quality (below {min_quality():.2f}: blurred, dark, tiny) are outside "
+            f"what was measured. Each line is a {REVIEW}, not an identification.")

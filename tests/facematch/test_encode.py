@@ -1,0 +1,79 @@
+"""Encodings on real press photos, and the shipped calibration table they are read against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from osint.facematch import analyse_file, calibration, distances, fusion_scales, shipped
+from osint.facematch.faceset import from_result
+
+PEOPLE = {"Joseph_Biden": ["Joseph_Biden_0001.jpg", "Joseph_Biden_0002.jpg", "Joseph_Biden_0005.jpg"],
+          "Kit_Harington": ["fr_train_kit_harington_john1.jpeg", "fr_train_kit_harington_john2.jpeg"],
+          "Rose_Leslie": ["fr_train_rose_leslie_img1.jpg", "fr_train_rose_leslie_img2.jpg"],
+          "Angelina_Jolie": ["Angelina_Jolie_0003.jpg", "Angelina_Jolie_0004.jpg"]}
+
+
+@pytest.fixture(scope="module")
+def encoded(faces_dir: Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The largest face of each photo, both models."""
+    owners, rows = [], {"dlib": [], "sface": []}
+    for person, files in PEOPLE.items():
+        for f in files:
+            fs = from_result(f, analyse_file(faces_dir / person / f), ("dlib", "sface"))
+            assert len(fs) >= 1, f
+            owners.append(person)
+            for m in rows:
+                rows[m].append(fs.enc[m][0])
+    return owners, {m: np.asarray(v) for m, v in rows.items()}
+
+
+@pytest.mark.parametrize("model", ["dlib", "sface", "fused"])
+def test_each_photo_is_closest_to_the_same_person(encoded, model: str) -> None:
+    owners, enc = encoded
+    d = distances(model, enc, enc)
+    np.fill_diagonal(d, np.inf)
+    nearest = [owners[j] for j in d.argmin(1)]
+    assert nearest == owners
+    same = np.asarray(owners)[:, None] == np.asarray(owners)[None, :]
+    strict = calibration(model).thresholds["0.001"]
+    assert (d[~same] > strict).all()                         # no stranger within the 0.1%-FMR threshold
+
+
+def test_fused_distance_is_the_sum_of_scaled_distances(encoded) -> None:
+    _, enc = encoded
+    s = fusion_scales()
+    fused = distances("fused", enc, enc)
+    assert np.allclose(fused, distances("dlib", enc, enc) / s["dlib"] + distances("sface", enc, enc) / s["sface"])
+
+
+@pytest.mark.parametrize("model", ["dlib", "sface", "fused"])
+def test_shipped_table_is_consistent(model: str) -> None:
+    cal = calibration(model)
+    assert np.all(np.diff(cal.distance) > 0) and np.all(np.diff(cal.fmr) >= 0) and np.all(np.diff(cal.tar) >= 0)
+    for fmr, t in cal.thresholds.items():
+        assert float(cal.fmr_at(t)) <= float(fmr) * 1.05 + cal.resolution
+        assert abs(float(cal.tar_at(t)) - cal.tar_at_fmr[fmr]) < 0.02
+    assert cal.fmr_at(0.0) == cal.resolution                   # never claims a zero false-match rate
+    assert cal.n_impostor > 1_000_000 and cal.n_genuine > 1_000
+    assert shipped()["default_model"] in ("dlib", "sface", "fused")
+
+
+def test_dlib_reaches_its_published_accuracy_on_press_photos() -> None:
+    # faces/SOURCE.md: face_recognition's dlib reaches TAR 0.97 at FAR 0.006 on these pairs
+    assert calibration("dlib").tar_at_fmr["0.01"] >= 0.95
+
+
+def test_dlib_encoding_equals_face_recognition_where_installed(faces_dir: Path) -> None:
+    fr = pytest.importorskip("face_recognition")
+    from osint.facematch.detect import detect
+    from osint.facematch.encode import encode_dlib
+    from osint.media import load_image
+
+    path = faces_dir / "Kit_Harington" / "fr_train_kit_harington_john2.jpeg"
+    rgb = load_image(path)
+    theirs = fr.face_encodings(fr.load_image_file(path), model="small")[0]
+    ours = encode_dlib(rgb, detect(rgb, "hog")[0].box)
+    assert np.linalg.norm(theirs - ours) < 0.05
