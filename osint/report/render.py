@@ -106,8 +106,8 @@ def render_html(data: ReportData, *, blur: bool = True, page_size: int = PAGE_SI
         "groups": [dataclasses.asdict(g) for g in data.groups],
         "located": [dataclasses.asdict(loc) for loc in data.located],
         "custody": None if data.custody is None else dataclasses.asdict(data.custody),
-        "notes": list(data.notes) + [f"{len(missing)} image(s) could not be read from the case and are shown "
-                                     "as 'no image'"] * bool(missing),
+        "notes": list(data.notes) + ([f"{len(missing)} image(s) could not be read from the case and are "
+                                      f"shown as 'no image'"] if missing else []),
     }
     title = f"osint review report: {data.case_name}"
     parts = {"TITLE": _escape(title), "CSS": _asset("report.css"), "JS": _asset("report.js"),
