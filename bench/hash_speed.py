@@ -1,11 +1,11 @@
 """Hashing speed on 12 MP camera JPEGs: reduced (DCT-scaled) decode vs naive `imagehash.phash(Image.open(p))`.
 
-Finds the JPEGs of about 12 megapixels in ../shared/data, times the naive pHash (full decode, then
+Finds the camera JPEGs of 7.5 megapixels or more (up to 12.6) in ../shared/data, times the naive pHash (full decode, then
 imagehash's resize) against this package's pHash on a 1/8-scale draft decode, and against its full
 `hash_file` (pHash + dHash + PDQ with 8 variants + border check), and reports the mean number of differing
 bits between the naive and the reduced pHash.
 
-    python bench/hash_speed.py [--repeat 3] [--min-mp 11]
+    python bench/hash_speed.py [--repeat 3] [--min-mp 7.5]
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def best_of(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per file; the fastest counts")
-    parser.add_argument("--min-mp", type=float, default=11.0, help="smallest photo size to time, megapixels")
+    parser.add_argument("--min-mp", type=float, default=7.5, help="smallest photo size to time, megapixels")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from osint.errors import UnsupportedMedia
-from osint.hashing.pdq import DIHEDRAL, pdq
+from osint.hashing.pdq import pdq
 
 PHASH, DHASH, PDQ = "phash", "dhash", "pdq"
 BITS = {PHASH: 64, DHASH: 64, PDQ: 256}
@@ -52,7 +52,7 @@ class FrameHashes:
 
 @dataclass(frozen=True)
 class MediaHashes:
-    """All hashes of one file: one frame for a photo, one per keyframe for a video."""
+    """All hashes of one file: the views of a photo, or of every keyframe of a video, in time order."""
 
     media_type: str
     frames: tuple[FrameHashes, ...]

@@ -75,23 +75,30 @@ class HammingIndex:
     def search(self, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Stored rows within `radius` bits of any query row: (rows, distance, nearest query row), nearest first."""
         q = np.asarray(query, dtype=np.uint64).reshape(-1, self.words.shape[1])
-        best = self._scan(q[0])
-        which = np.zeros(len(self), dtype=np.int32)
-        for k in range(1, len(q)):
-            d = self._scan(q[k])
-            closer = d < best
-            best[closer], which[closer] = d[closer], k
-        hit = np.flatnonzero(best <= radius)
-        order = np.argsort(best[hit], kind="stable")
-        hit = hit[order]
-        return hit, best[hit], which[hit]
+        found = [self._near(row, radius) for row in q]
+        rows = np.concatenate([f[0] for f in found])
+        dist = np.concatenate([f[1] for f in found])
+        which = np.concatenate([np.full(len(f[0]), k, dtype=np.int32) for k, f in enumerate(found)])
+        order = np.lexsort((which, dist, rows))                   # per stored row, its closest query row first
+        first = order[np.unique(rows[order], return_index=True)[1]]
+        first = first[np.argsort(dist[first], kind="stable")]
+        return rows[first], dist[first], which[first]
 
-    def _scan(self, row: np.ndarray) -> np.ndarray:
-        """Distance of every stored hash to one hash, one contiguous word column at a time."""
-        total = np.bitwise_count(self.columns[0] ^ row[0]).astype(np.uint16)
-        for k in range(1, len(row)):
-            total += np.bitwise_count(self.columns[k] ^ row[k])
-        return total
+    def _near(self, row: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+        """Stored rows within `radius` of one hash, and their distances.
+
+        Scans one contiguous word column at a time; after two words (at most 128 bits, so 8-bit counts) only
+        rows still within the radius are looked at further.
+        """
+        partial = np.bitwise_count(self.columns[0] ^ row[0])
+        if len(row) > 1:
+            partial += np.bitwise_count(self.columns[1] ^ row[1])
+        rows = np.flatnonzero(partial <= radius)
+        dist = partial[rows].astype(np.int32)
+        for k in range(2, len(row)):
+            dist += np.bitwise_count(self.columns[k][rows] ^ row[k])
+        keep = dist <= radius
+        return rows[keep], dist[keep]
 
     def pairs(self, radius: int, queries: np.ndarray | None = None) -> Pairs:
         """Every (query row i, stored row j) within `radius` bits. Without `queries`: pairs i < j of this set."""

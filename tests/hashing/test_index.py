@@ -56,3 +56,15 @@ def test_search_returns_nearest_first_with_the_query_row_that_matched() -> None:
     assert which[rows.tolist().index(1500)] == 1
     brute = np.minimum(distances(words, queries[0]), distances(words, queries[1]))
     assert set(rows.tolist()) == set(np.flatnonzero(brute <= 12).tolist())
+
+
+def test_search_on_256_bit_hashes_equals_brute_force() -> None:
+    words = _planted(1500, 4, seed=3)
+    index = HammingIndex(words)
+    queries = np.stack([words[3], words[10], words[-11]])
+    rows, dist, which = index.search(queries, 40)
+    brute = distances(words[:, None, :], queries[None, :, :])
+    expected = np.flatnonzero(brute.min(axis=1) <= 40)
+    assert sorted(rows.tolist()) == expected.tolist()
+    assert dist.tolist() == brute.min(axis=1)[rows].tolist()
+    assert (brute[rows, which] == dist).all()
