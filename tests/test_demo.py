@@ -82,6 +82,13 @@ def test_demo_report_in_browser_and_decision_imported(demo: dict, tmp_path: Path
     assert len(decided) == 1 and decided[0]["decisions"][0]["reviewer"] == "Olena"
 
 
+def test_report_of_the_demo_case_opens_no_network_socket(demo: dict, tmp_path: Path,
+                                                        no_network: list[object]) -> None:
+    made = runner.invoke(app, ["report", "-C", demo["case"], "--out", str(tmp_path / "r.html"), "--json"])
+    assert made.exit_code == 0 and json.loads(made.stdout)["candidates"] >= 3
+    assert no_network == []
+
+
 def test_review_set_and_list_from_the_terminal(demo: dict) -> None:
     listed = json.loads(runner.invoke(app, ["review", "list", "-C", demo["case"], "--json"]).stdout)
     target = listed[-1]["id"]

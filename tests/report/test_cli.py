@@ -25,7 +25,8 @@ def _case_with_reposts(case, tmp_path: Path) -> None:
     hash_case(case)
 
 
-def test_report_with_only_hashes_shows_groups_and_says_what_is_missing(case, tmp_path: Path) -> None:
+def test_report_with_only_hashes_shows_groups_and_says_what_is_missing(case, tmp_path: Path,
+                                                                       no_network: list[object]) -> None:
     _case_with_reposts(case, tmp_path)
     out = tmp_path / "r.html"
     result = runner.invoke(app, ["report", "-C", str(case.root), "--out", str(out), "--json"])
@@ -40,6 +41,7 @@ def test_report_with_only_hashes_shows_groups_and_says_what_is_missing(case, tmp
     assert doc["blur"] is True
     plain = runner.invoke(app, ["report", "-C", str(case.root), "--out", str(out), "--no-blur", "--no-thumbnails"])
     assert plain.exit_code == 0 and "0 candidate(s), 0 images" in plain.output
+    assert no_network == []
 
 
 def test_review_commands_without_candidates(case, tmp_path: Path) -> None:
