@@ -1,9 +1,9 @@
-"""Hashing speed on 12 MP camera JPEGs: reduced (DCT-scaled) decode vs naive `imagehash.phash(Image.open(p))`.
+"""Hashing speed on 8-12 MP camera JPEGs: reduced (DCT-scaled) decode vs naive `imagehash.phash(Image.open(p))`.
 
-Finds the camera JPEGs of 7.5 megapixels or more (up to 12.6) in ../shared/data, times the naive pHash (full decode, then
-imagehash's resize) against this package's pHash on a 1/8-scale draft decode, and against its full
-`hash_file` (pHash + dHash + PDQ with 8 variants + border check), and reports the mean number of differing
-bits between the naive and the reduced pHash.
+Finds the JPEGs of 7.5 megapixels or more in ../shared/data (8 to 12.6 MP there), times the naive pHash
+(full decode, then imagehash's resize) against this package's pHash on a 1/8-scale draft decode, and
+against its full `hash_file` (pHash + dHash + PDQ with 8 variants + border check), and reports the mean
+number of differing bits between the naive and the reduced pHash.
 
     python bench/hash_speed.py [--repeat 3] [--min-mp 7.5]
 """

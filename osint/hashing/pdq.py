@@ -1,7 +1,8 @@
 """PDQ, Facebook's 256-bit perceptual hash, written with numpy (no compiled extension).
 
-Follows the published PDQ design (ThreatExchange `hashing.pdf`): luminance, a tent filter down to 64x64, the 16x16 lowest non-DC 2-D DCT coefficients, one bit per coefficient above their
-median, and a quality score from the image's gradients. Its eight dihedral variants (mirror, flip,
+Follows the published PDQ design (ThreatExchange `hashing.pdf`): luminance, a tent filter down to
+64x64, the 16x16 lowest non-DC 2-D DCT coefficients, one bit per coefficient above their median, and a
+quality score from the image's gradients. Its eight dihedral variants (mirror, flip,
 rotations by 90 degrees, transposes) come from sign flips and a transpose of the same DCT block, so a
 mirrored or rotated repost is matched without decoding it again. The bits are not claimed to be identical
 to the reference C++ implementation's; distances are meaningful only between hashes made by this module.

@@ -25,8 +25,8 @@ def _case_with_reposts(tmp_path: Path, photos: list[Path]) -> Path:
     return folder
 
 
-def test_hash_paths_outside_a_case_reports_each_bad_file_and_goes_on(photos: list[Path], tmp_path: Path,
-                                                                     monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_hash_paths_outside_a_case_reports_each_bad_file_and_goes_on(  # type: ignore[no-untyped-def]
+        photos: list[Path], tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(photos[0].read_bytes()[:1500])

@@ -31,7 +31,8 @@ def test_groups_collect_reposts_and_leave_distinct_photos_alone(case, photos: li
     assert any(e.algorithm == "pdq" and e.linked and e.transform == "mirror" for e in mirrored.evidence)
 
 
-def test_a_video_links_to_its_still_and_to_its_reencoded_copy_naming_the_time(tmp_path: Path, photos: list[Path]) -> None:
+def test_a_video_links_to_its_still_and_to_its_reencoded_copy_naming_the_time(tmp_path: Path,
+                                                                             photos: list[Path]) -> None:
     scenes = [np.asarray(Image.open(p).convert("RGB")) for p in photos[:3]]
     video = write_video(tmp_path / "clip.mp4", scenes)
     copy = write_video(tmp_path / "copy.mp4", [np.asarray(Image.fromarray(s).resize((320, 240))) for s in scenes])
@@ -69,7 +70,8 @@ def test_real_video_links_to_a_still_cut_from_it(shared_data: Path, tmp_path: Pa
     assert abs(found[0].best().t_b - t) < 0.1
 
 
-def test_an_item_that_fails_is_stored_as_an_error_and_the_run_goes_on(case, photos: list[Path], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_item_that_fails_is_stored_as_an_error_and_the_run_goes_on(  # type: ignore[no-untyped-def]
+        case, photos: list[Path], monkeypatch) -> None:
     from osint.errors import CorruptMedia
     from osint.hashing import stage
 
