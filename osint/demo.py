@@ -223,7 +223,8 @@ def _faces(case: Any, inputs: dict[str, Path], state: dict[str, Any]) -> str:
     from osint.facematch import FaceSettings, add_references, case_faces, match, reference_faces, scan_case
 
     settings = FaceSettings()
-    refs = add_references(case, PERSON, [inputs["reference"]], name=PERSON_NAME, settings=settings)
+    refs = add_references(case, PERSON, [inputs["reference"]], name=PERSON_NAME, settings=settings,
+                          note="demo: a public-domain portrait of an adult stands in for a missing child's photo")
     if not refs or refs[0].status != "ok":
         raise DemoError(f"the reference portrait gave no usable face ({refs[0].status if refs else 'nothing'})")
     scan_case(case, settings, case.items())

@@ -62,6 +62,7 @@ def test_demo_report_in_browser_and_decision_imported(demo: dict, tmp_path: Path
         assert min(view.decoded(".card .crop img")) > 0 and min(view.decoded(".card .context img")) > 0
         text = page.inner_text("#cand-list")
         assert "Eileen Collins" in text and "false-match rate" in text and "video frame at 0:0" in text
+        assert "1 of 1 reference photo of Eileen Collins" in text and "stands in for a missing child" in text
         assert page.locator("#map-view svg circle").count() >= 2         # EXIF positions drawn on the map
         assert page.locator(".group").count() >= 1
         page.evaluate("window.scrollTo(0, 0)")

@@ -74,7 +74,7 @@ def match_candidates(case: Case, images: dict[str, ImageSource],
     if not len(faces):
         notes.append("no analysed faces in collected items (`osint match` runs face detection first)")
     shown = [Person(p.id, p.name, tuple(k for f, o in zip(refs.faces, owners) if o == p.id
-                                        if (k := _derived(case, f.crop, images))), p.note) for p in people]
+                                        if (k := _derived(case, f.crop, images))), _about(p)) for p in people]
     meaning = {(m, f): describe(m, f) for m, f in {(c.model, c.max_fmr) for c in found}}
     out = []
     for c in found:
@@ -83,9 +83,17 @@ def match_candidates(case: Case, images: dict[str, ImageSource],
                              c.face.index, c.distance, c.threshold, c.fmr, c.model, c.face.media_type, c.face.t,
                              c.face.frame, _derived(case, c.reference.crop, images),
                              _derived(case, c.face.crop, images), _derived(case, c.face.context, images), name, url,
-                             meaning[(c.model, c.max_fmr)]))
+                             meaning[(c.model, c.max_fmr)], c.agree, c.photos, c.low_quality))
     out.sort(key=lambda c: (c.person, c.distance))
     return shown, out
+
+
+def _about(person: Any) -> str:
+    """What is known about a reference person, as one line."""
+    parts = [f"born {person.born}" if person.born else "",
+             f"missing since {person.missing_since}" if person.missing_since else "", person.note,
+             f"{person.usable} usable reference photo(s)"]
+    return "; ".join(p for p in parts if p)
 
 
 def case_candidates(case: Case) -> dict[str, Candidate]:

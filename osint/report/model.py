@@ -24,7 +24,9 @@ class Candidate:
 
     `distance` is the model's distance (smaller is more alike); `threshold` the largest distance the stage
     reports; `fmr` the false-match rate measured at that distance (share of different-person pairs that are
-    as close), None where the stage did not measure it. Image fields name keys of `ReportData.images`.
+    as close), None where the stage did not measure it. `agree` of `photos` reference photos of the person
+    are within the threshold; `low_quality` marks a face below the quality the rates were measured on.
+    Image fields name keys of `ReportData.images`.
     """
 
     id: str
@@ -44,11 +46,15 @@ class Candidate:
     name: str = ""
     source_url: str = ""
     meaning: str = ""
+    agree: int | None = None
+    photos: int | None = None
+    low_quality: bool = False
 
 
 @dataclass(frozen=True)
 class Person:
-    """A reference person: the key the case uses, a display name and crops of their reference faces."""
+    """A reference person: the key the case uses, a display name, crops of their reference faces, and what
+    is known (born, missing since, note) as one line."""
 
     key: str
     name: str

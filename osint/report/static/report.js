@@ -111,6 +111,8 @@
     info.append(el("div", {class: "score", text: `distance ${c.distance.toFixed(3)}${thr} · model ${c.model}`}),
                 el("div", {class: "fmr", text: "false-match rate at this distance: " + pct(c.fmr)}),
                 el("div", {class: "verdict", text: "Candidate for human review, not an identification."}));
+    if (c.photos) info.append(el("div", {text: `${c.agree} of ${c.photos} reference photo${c.photos === 1 ? "" : "s"} of ${p.name} within the threshold`}));
+    if (c.low_quality) info.append(el("div", {class: "verdict", text: "Low-quality face (blurred, dark or tiny): below the quality the false-match rate was measured on, so the rate is less certain than stated."}));
     info.append(el("div", {class: "sha", text: `candidate ${c.id} · item ${short(c.item)}`}));
     if (groupOf.has(c.item)) {
       const g = groupOf.get(c.item);
@@ -171,6 +173,7 @@
         const h = el("h3", {class: "person"}, `${p.name} · ${n} candidate${n === 1 ? "" : "s"}`);
         (p.crops || []).slice(0, 4).forEach(k => h.append(img(k, "thumb", "", "reference")));
         host.append(h);
+        if (p.note) host.append(el("p", {class: "help", text: p.note}));
         last = c.person;
       }
       host.append(card(c));
