@@ -66,7 +66,7 @@ def open_in_chromium(path: Path) -> tuple[float, float] | None:
     if not chromium:
         return None
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-dev-shm-usage"])
         page = browser.new_page()
         start = time.perf_counter()
         page.goto(path.as_uri())
