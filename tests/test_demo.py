@@ -87,6 +87,11 @@ def test_report_of_the_demo_case_opens_no_network_socket(demo: dict, tmp_path: P
                                                         no_network: list[object]) -> None:
     made = runner.invoke(app, ["report", "-C", demo["case"], "--out", str(tmp_path / "r.html"), "--json"])
     assert made.exit_code == 0 and json.loads(made.stdout)["candidates"] >= 3
+    one = runner.invoke(app, ["report", "-C", demo["case"], "--out", str(tmp_path / "p.html"), "--person",
+                              "eileen-collins", "--json"])
+    assert one.exit_code == 0 and 3 <= json.loads(one.stdout)["candidates"] < json.loads(made.stdout)["candidates"]
+    nobody = runner.invoke(app, ["report", "-C", demo["case"], "--out", str(tmp_path / "n.html"), "--person", "x"])
+    assert nobody.exit_code == 2 and "no reference person 'x'" in nobody.output
     assert no_network == []
 
 

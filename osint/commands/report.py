@@ -32,6 +32,9 @@ def report(
     thumbnails: bool = typer.Option(True, "--thumbnails/--no-thumbnails",
                                     help="Make thumbnails of duplicate-group members and located items "
                                          "(decodes those originals; face crops are always shown)."),
+    person: Optional[str] = typer.Option(None, "--person",
+                                         help="Only this reference person's candidates (its id), e.g. to keep "
+                                              "the file of a very large case small."),
     image_px: int = typer.Option(320, "--image-px", min=64,
                                  help="Frames and photos larger than this many pixels are embedded reduced to it "
                                       "(face crops are 160 px and stay as they are). Larger: sharper, bigger file."),
@@ -48,8 +51,14 @@ def report(
     """
     from osint.report import collect, write_report
 
+    from osint.errors import OsintError
+
     case = open_case(case_dir)
-    written = write_report(collect(case, thumbnails=thumbnails), out_file, blur=blur, max_side=image_px)
+    try:
+        data = collect(case, thumbnails=thumbnails, person=person)
+    except OsintError as exc:
+        fail(str(exc))
+    written = write_report(data, out_file, blur=blur, max_side=image_px)
     data = {"report": str(written.path.absolute()), "bytes": written.size, "candidates": written.candidates,
             "images": written.images, "missing_images": list(written.missing_images)}
     if as_json:
@@ -200,9 +209,9 @@ def demo(
 ) -> None:
     """Build a demo case from pictures installed packages ship and run every stage on it (no download).
 
-    NASA's public-domain portrait of astronaut Eileen Collins is the demo's missing person; she is placed
-    into scenes at several scales, reposted (recompressed, cropped, mirrored), shown in a short video and
-    beside another person; some photos carry GPS in EXIF and one is located by a landmark gallery. Then:
+    Public-domain / CC0 portraits (astronaut Eileen Collins, a cameraman) stand in for two missing persons;
+    they are placed into scenes at several scales, reposted (recompressed, trimmed, mirrored), shown in a
+    short video and side by side; some photos carry GPS in EXIF and one is located by a landmark gallery. Then:
     ingest, hashing, face matching, geolocation, the review report and a signed, verified evidence bundle.
     """
     from dataclasses import asdict

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from osint.case import Case, check_chain
+from osint.errors import OsintError
 from osint.report.decisions import case_decisions
 from osint.report.model import (Candidate, CustodySummary, DupGroup, ImageSource, Link, Located, Member, Person,
                                 ReportData, candidate_id)
@@ -20,12 +21,19 @@ THUMB_PX = 160          # longest side of the thumbnails made for duplicate grou
 RECENT_ENTRIES = 30     # custody entries listed in full
 
 
-def collect(case: Case, *, thumbnails: bool = True) -> ReportData:
-    """Everything the report shows for `case`. `thumbnails=False` skips decoding originals for thumbnails."""
+def collect(case: Case, *, thumbnails: bool = True, person: str | None = None) -> ReportData:
+    """Everything the report shows for `case` (only one reference person's candidates with `person`).
+    `thumbnails=False` skips decoding originals for thumbnails."""
+    if person is not None:
+        from osint.facematch import persons as reference_persons
+
+        if person not in {p.id for p in reference_persons(case)}:
+            raise OsintError(f"no reference person {person!r} in this case (`osint refs ls` lists them)")
     images: dict[str, ImageSource] = {}
     notes: list[str] = []
     thumbs = _Thumbs(case, images) if thumbnails else None
-    persons, candidates = _section("face matching", notes, ([], []), match_candidates, case, images, notes)
+    persons, candidates = _section("face matching", notes, ([], []), match_candidates, case, images, notes,
+                                   person)
     groups = _section("duplicate groups", notes, [], duplicate_groups, case, thumbs, notes)
     located, map_html = _section("geolocation", notes, ([], None), locations, case, thumbs, notes)
     return ReportData(case.id, case.name, tuple(persons), tuple(candidates), tuple(case_decisions(case)),
@@ -55,22 +63,23 @@ def _name(case: Case, sha: str) -> tuple[str, str]:
     return (Path(acq[0].original_path).name, acq[0].source_url) if acq else ("", "")
 
 
-def match_candidates(case: Case, images: dict[str, ImageSource],
-                     notes: list[str]) -> tuple[list[Person], list[Candidate]]:
-    """Reference persons and every found face within the face matching stage's threshold of one of them."""
+def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str],
+                     only: str | None = None) -> tuple[list[Person], list[Candidate]]:
+    """Reference persons and every found face within the face matching stage's threshold of one of them
+    (with `only`, that one person and their candidates)."""
     try:
         from osint.facematch import FaceSettings, case_faces, describe, match, persons, reference_faces
     except ImportError:
         notes.append("face matching is not available in this installation: no match candidates shown")
         return [], []
     settings = FaceSettings()
-    people = persons(case)
+    people = [p for p in persons(case) if only is None or p.id == only]
     if not people:
         notes.append("no reference persons in this case (`osint refs add`): no match candidates")
         return [], []
     refs, owners = reference_faces(case, settings)
     faces = case_faces(case, settings)
-    found = match(faces, refs, owners)
+    found = [c for c in match(faces, refs, owners) if only is None or c.person == only]
     if not len(faces):
         notes.append("no analysed faces in collected items (`osint match` runs face detection first)")
     shown = [Person(p.id, p.name, tuple(k for f, o in zip(refs.faces, owners) if o == p.id
