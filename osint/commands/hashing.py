@@ -102,7 +102,7 @@ def hash_command(
     """Perceptual hashes of photos and video keyframes: pHash, dHash (64 bits) and PDQ (256 bits).
 
     Photos are decoded at reduced size (at most 256 pixels) since every hash looks at a small thumbnail;
-    videos give one keyframe at every scene change and at least one every 2 s, each hashed with its time.
+    videos give one keyframe at every scene change and at least one every second, each hashed with its time.
     Pictures with added borders or padding also get a "content" view with those cut off. In a case, each
     item is hashed once and stored (re-running only hashes what is new). Damaged or unsupported files get
     one error line each; exit code 1 if any.

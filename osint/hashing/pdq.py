@@ -16,7 +16,6 @@ import numpy as np
 
 SIZE = 64            # the image is filtered and sampled down to SIZE x SIZE
 DCT_SIZE = 16        # 16 x 16 coefficients -> 256 bits
-BITS = DCT_SIZE * DCT_SIZE
 QUALITY_DIVISOR = 90  # reference: quality = min(100, gradient sum / 90)
 
 # The eight images a dihedral transform can make of a picture, in the order variants are returned.
