@@ -1,12 +1,13 @@
 """`osint demo`: build a small case from pictures installed packages ship, and run every stage on it.
 
 Nothing is downloaded. The pictures come from scikit-image's bundled sample data: NASA's public-domain
-portrait of astronaut Eileen Collins and Lav Varshney's CC0 cameraman (the demo's two "missing persons"), and CC0/public-domain scenes (coffee, Chelsea the cat, a SpaceX launch). From them the
-demo generates what investigators meet: the portrait placed into scenes at several scales, a repost chain
-(recompressed, cropped, mirrored), a second person, a video in which she appears after two seconds, photos
-with GPS in EXIF, and a launch photo with no GPS that the landmark gallery locates. Then it ingests,
-hashes, matches faces, geolocates, writes the review report, and exports a signed evidence bundle of the
-person's items that it verifies. A stage that fails or is not installed is reported and the rest go on.
+portrait of astronaut Eileen Collins and Lav Varshney's CC0 cameraman (the demo's two "missing persons"),
+and CC0/public-domain scenes (coffee, Chelsea the cat, a SpaceX launch). From them the demo generates what
+investigators meet: the portrait placed into scenes, a repost chain (recompressed, trimmed, mirrored), both
+persons in one photo, a video in which she appears after two seconds, photos with GPS in EXIF, and a launch
+photo with no GPS that the landmark gallery locates. Then it ingests, hashes, matches faces, geolocates,
+writes the review report, and exports a signed evidence bundle of every lead that it verifies. A stage
+that fails or is not installed is reported and the rest go on.
 """
 
 from __future__ import annotations
@@ -161,7 +162,8 @@ def make_inputs(folder: Path) -> dict[str, Path]:
     _save(_resize(camera, 900), col / "channel_c" / "cameraman.jpg", 88)
     h, w = rocket.shape[:2]
     _save(_resize(rocket[h // 8:, w // 10: w - w // 10], 1000), col / "channel_d" / "launch_site.jpg", 85)
-    _video(col / "channel_d" / "clip.mp4", [(_resize(cat, 800), 2.0), (_paste(_resize(coffee, 800), _resize(astronaut, 260), 480, 60), 2.0)])
+    appears = _paste(_resize(coffee, 800), _resize(astronaut, 260), 480, 60)
+    _video(col / "channel_d" / "clip.mp4", [(_resize(cat, 800), 2.0), (appears, 2.0)])
     landmark = _save(rocket, folder / "landmarks" / "slc40.jpg", 92)
     return {"reference": ref, "reference2": ref2, "collected": col, "landmark": landmark, "original": original}
 
@@ -219,14 +221,16 @@ def _hash(case: Any) -> str:
 
     run = hash_case(case)
     groups = HashSet(stored_hashes(case)[0]).groups()
-    return f"{run.computed} items hashed; {len(groups)} duplicate group(s), largest {len(groups[0].members) if groups else 0}"
+    largest = len(groups[0].members) if groups else 0
+    return f"{run.computed} items hashed; {len(groups)} duplicate group(s), largest {largest}"
 
 
 def _faces(case: Any, inputs: dict[str, Path], state: dict[str, Any]) -> str:
     from osint.facematch import FaceSettings, add_references, case_faces, match, reference_faces, scan_case
 
     settings = FaceSettings()
-    for person, name, photo in ((PERSON, PERSON_NAME, inputs["reference"]), (SECOND, SECOND_NAME, inputs["reference2"])):
+    for person, name, photo in ((PERSON, PERSON_NAME, inputs["reference"]),
+                                (SECOND, SECOND_NAME, inputs["reference2"])):
         refs = add_references(case, person, [photo], name=name, settings=settings, note=STAND_IN)
         if not refs or refs[0].status != "ok":
             raise DemoError(f"the reference photo of {person} gave no usable face "

@@ -204,7 +204,8 @@ def review_import(
 
 def demo(
     folder: Path = typer.Option(Path("osint-demo"), "--out", "-o",
-                                help="Folder for the demo's inputs, case, report, key and bundle (must not hold a demo yet)."),
+                                help="Folder for the demo's inputs, case, report, key and bundle "
+                                     "(must not hold a demo yet)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Build a demo case from pictures installed packages ship and run every stage on it (no download).

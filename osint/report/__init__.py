@@ -8,7 +8,7 @@ from osint.report.model import (DECISIONS, Candidate, CustodySummary, Decision, 
                                 Person, ReportData, candidate_id)
 from osint.report.render import MAX_SIDE, PAGE_SIZE, ReportFile, data_uri, render_html, write_report
 
-__all__ = ["DECISIONS", "EXPORT_FORMAT", "MAX_SIDE", "PAGE_SIZE", "Candidate", "CustodySummary", "Decision", "DecisionError",
-           "DupGroup", "ImportSummary", "Link", "Located", "Member", "Person", "ReportData", "ReportFile",
-           "candidate_id", "case_candidates", "case_decisions", "collect", "custody_summary", "data_uri",
-           "import_decisions", "record_decision", "render_html", "resolve", "write_report"]
+__all__ = ["DECISIONS", "EXPORT_FORMAT", "MAX_SIDE", "PAGE_SIZE", "Candidate", "CustodySummary", "Decision",
+           "DecisionError", "DupGroup", "ImportSummary", "Link", "Located", "Member", "Person", "ReportData",
+           "ReportFile", "candidate_id", "case_candidates", "case_decisions", "collect", "custody_summary",
+           "data_uri", "import_decisions", "record_decision", "render_html", "resolve", "write_report"]

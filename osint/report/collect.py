@@ -88,11 +88,12 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
     out = []
     for c in found:
         name, url = _name(case, c.face.item)
-        out.append(Candidate(candidate_id(c.person, c.face.item, c.face.index, c.face.t), c.person, c.face.item,
+        out.append(Candidate(candidate_id(c.person, c.face.item, c.face.index, c.face.t, c.face.box), c.person,
+                             c.face.item,
                              c.face.index, c.distance, c.threshold, c.fmr, c.model, c.face.media_type, c.face.t,
                              c.face.frame, _derived(case, c.reference.crop, images),
                              _derived(case, c.face.crop, images), _derived(case, c.face.context, images), name, url,
-                             meaning[(c.model, c.max_fmr)], c.agree, c.photos, c.low_quality))
+                             meaning[(c.model, c.max_fmr)], c.agree, c.photos, c.low_quality, tuple(c.face.box)))
     out.sort(key=lambda c: (c.person, c.distance))
     return shown, out
 
@@ -161,7 +162,8 @@ def duplicate_groups(case: Case, thumbs: Callable[[str, str], str | None] | None
         members = sorted((items[s] for s in g.members if s in items), key=lambda it: (it.added_at, it.sha256))
         links = []
         for pair in g.links:
-            best = min((e for e in pair.evidence if e.linked), key=lambda e: e.distance / max(1, limits.of(e.algorithm)))
+            best = min((e for e in pair.evidence if e.linked),
+                       key=lambda e: e.distance / max(1, limits.of(e.algorithm)))
             links.append(Link(pair.a, pair.b, best.algorithm, best.distance, limits.of(best.algorithm),
                               best.transform, best.t_a, best.t_b))
         out.append(DupGroup(tuple(Member(it.sha256, _name(case, it.sha256)[0], it.media_type,

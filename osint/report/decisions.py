@@ -35,7 +35,7 @@ def record_decision(case: Case, candidate: Candidate, decision: str, reviewer: s
                     via: str = "cli", time: str | None = None, source: dict[str, Any] | None = None) -> Decision:
     """Record `reviewer`'s decision on `candidate` (replacing their earlier one; custody keeps every change).
 
-    The record keeps what was decided on (person, item, face, distance, model), so it stays meaningful if
+    The record keeps what was decided on (person, item, face and box, distance, model), so it stays meaningful if
     the match stage is re-run, and it names the item's SHA-256, so evidence bundles of that item carry it."""
     if decision not in DECISIONS:
         raise DecisionError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
@@ -45,7 +45,7 @@ def record_decision(case: Case, candidate: Candidate, decision: str, reviewer: s
     made = Decision(candidate.id, decision, reviewer, comment.strip(), time or utcnow())
     data = {"candidate": candidate.id, "decision": decision, "reviewer": reviewer, "comment": made.comment,
             "time": made.time, "via": via, "person": candidate.person, "item": candidate.item,
-            "face": candidate.face, "t": candidate.t, "distance": candidate.distance,
+            "face": candidate.face, "box": candidate.box, "t": candidate.t, "distance": candidate.distance,
             "threshold": candidate.threshold, "fmr": candidate.fmr, "model": candidate.model}
     case.put_record(KIND, _key(candidate.id, reviewer), data, action="review", actor=reviewer,
                     inputs={"candidate": candidate.id, "item": candidate.item, "person": candidate.person},

@@ -12,9 +12,12 @@ DECISIONS = ("confirmed", "rejected", "unsure")
 ImageSource = bytes | Path
 
 
-def candidate_id(person: str, item: str, face: int, t: float | None) -> str:
-    """A short stable id for one (person, found face) pair: 12 hex digits of a SHA-256, typeable in the CLI."""
-    key = f"{person}\n{item}\n{face}\n{'' if t is None else round(t, 3)}"
+def candidate_id(person: str, item: str, face: int, t: float | None,
+                 box: tuple[int, int, int, int] | None = None) -> str:
+    """A short stable id for one (person, found face) pair: 12 hex digits of a SHA-256, typeable in the CLI.
+
+    With the face's box in it, a decision never moves to another face if re-detection renumbers faces."""
+    key = f"{person}\n{item}\n{face}\n{'' if t is None else round(t, 3)}\n{'' if box is None else list(box)}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
 
@@ -25,7 +28,8 @@ class Candidate:
     `distance` is the model's distance (smaller is more alike); `threshold` the largest distance the stage
     reports; `fmr` the false-match rate measured at that distance (share of different-person pairs that are
     as close), None where the stage did not measure it. `agree` of `photos` reference photos of the person
-    are within the threshold; `low_quality` marks a face below the quality the rates were measured on.
+    are within the threshold; `low_quality` marks a face below the quality the rates were measured on;
+    `box` is the face (left, top, width, height) in original pixels.
     Image fields name keys of `ReportData.images`.
     """
 
@@ -49,6 +53,7 @@ class Candidate:
     agree: int | None = None
     photos: int | None = None
     low_quality: bool = False
+    box: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -60,5 +60,6 @@ def report_data(n: int, *, persons: int = 3, per_context: int = 5, distinct: int
                              {"init": 1, "add": 2}, {"tester": 3},
                              ({"seq": "1", "time": "t", "actor": "tester", "action": "init", "what": ""},))
     decision = Decision(cands[0].id, "unsure", "earlier reviewer", "needs a second look", "2026-01-02T00:00:00Z")
-    return ReportData("case-id-1", "test case", tuple(people), tuple(sorted(cands, key=lambda c: (c.person, c.distance))),
+    cands.sort(key=lambda c: (c.person, c.distance))
+    return ReportData("case-id-1", "test case", tuple(people), tuple(cands),
                       (decision,), (group,), located, custody, None, ("a note",), images)
