@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from osint.case import Case, utcnow
+from osint.case import Case, default_actor, utcnow
 from osint.errors import OsintError
 from osint.report.model import DECISIONS, Candidate, Decision
 
@@ -33,7 +33,8 @@ class ImportSummary:
 
 def record_decision(case: Case, candidate: Candidate, decision: str, reviewer: str, comment: str = "", *,
                     via: str = "cli", time: str | None = None, source: dict[str, Any] | None = None) -> Decision:
-    """Record `reviewer`'s decision on `candidate` (replacing their earlier one; custody keeps every change).
+    """Record `reviewer`'s decision on `candidate` (replacing their earlier one; custody keeps every change,
+    with the reviewer as actor and who recorded it, e.g. who imported a page's export, as `recorded_by`).
 
     The record keeps what was decided on (person, item, face and box, distance, model), so it stays meaningful if
     the match stage is re-run, and it names the item's SHA-256, so evidence bundles of that item carry it."""
@@ -49,7 +50,7 @@ def record_decision(case: Case, candidate: Candidate, decision: str, reviewer: s
             "threshold": candidate.threshold, "fmr": candidate.fmr, "model": candidate.model}
     case.put_record(KIND, _key(candidate.id, reviewer), data, action="review", actor=reviewer,
                     inputs={"candidate": candidate.id, "item": candidate.item, "person": candidate.person},
-                    details={"decision": decision, "via": via, **(source or {})})
+                    details={"decision": decision, "via": via, "recorded_by": default_actor(), **(source or {})})
     return made
 
 

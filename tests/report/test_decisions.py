@@ -47,7 +47,9 @@ def test_decision_goes_to_case_and_custody(case, item: str) -> None:
         record_decision(case, cand, "confirmed", "  ")
 
 
-def test_import_is_idempotent_and_reports_bad_entries(case, item: str, tmp_path: Path) -> None:
+def test_import_is_idempotent_and_reports_bad_entries(case, item: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OSINT_ACTOR", "importer")
     good, other = _candidate(item, 0), _candidate(item, 1)
     known = {good.id: good, other.id: other}
     entries = [{"candidate": good.id, "decision": "confirmed", "reviewer": "Olena", "comment": "ok",
@@ -61,7 +63,9 @@ def test_import_is_idempotent_and_reports_bad_entries(case, item: str, tmp_path:
     assert "ffffffffffff" in first.errors[0] and "probably" in first.errors[1] and "reviewer" in first.errors[2]
     again = import_decisions(case, path, known)
     assert (again.recorded, again.already) == (0, 1)
-    assert [e.details["via"] for e in case.custody() if e.action == "review"] == ["report"]
+    logged = [e for e in case.custody() if e.action == "review"]
+    assert [(e.details["via"], e.actor) for e in logged] == [("report", "Olena")]
+    assert logged[0].details["recorded_by"] == "importer" and len(logged[0].details["file_sha256"]) == 64
     with pytest.raises(DecisionError, match="another case"):
         import_decisions(case, _export(tmp_path / "x.json", "not-this-case", entries), known)
     (tmp_path / "bad.json").write_text("{not json")
