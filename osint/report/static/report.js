@@ -104,7 +104,7 @@
       : "photo";
     const box = el("article", {class: "card", tabindex: "0", "data-id": c.id});
     box.append(img(c.ref_crop, "crop", `reference: ${p.name}`, "reference face"),
-               img(c.found_crop, "crop", `found: face ${c.face}`, "found face"),
+               img(c.found_crop, "crop", `found: face ${c.face} (its number in the frame)`, "found face"),
                img(c.context, "context", `${where} · ${c.name || short(c.item)}`, "context"));
     const info = el("div", {class: "info"});
     const thr = c.threshold === null || c.threshold === undefined ? "" : ` · reported up to ${c.threshold.toFixed(3)}`;
@@ -113,7 +113,7 @@
                 el("div", {class: "verdict", text: "Candidate for human review, not an identification."}));
     if (c.photos) info.append(el("div", {text: `${c.agree} of ${c.photos} reference photo${c.photos === 1 ? "" : "s"} of ${p.name} within the threshold`}));
     if (c.low_quality) info.append(el("div", {class: "verdict", text: "Low-quality face (blurred, dark or tiny): below the quality the false-match rate was measured on, so the rate is less certain than stated."}));
-    info.append(el("div", {class: "sha", text: `candidate ${c.id} · item ${short(c.item)}`}));
+    info.append(el("div", {class: "sha", title: `item SHA-256 ${c.item}`, text: `candidate ${c.id} · item ${short(c.item)}`}));
     if (groupOf.has(c.item)) {
       const g = groupOf.get(c.item);
       const link = el("a", {href: "#duplicates", text: `reposted: duplicate group ${g + 1} (${D.groups[g].members.length} items)`});
