@@ -43,17 +43,20 @@ MAX_PER_TASK = 64   # never more originals than this in one task, however cheap 
 MAX_SHIPPED_BYTES = 64 << 20  # with shipped bytes, a task holds at most this much media (or one original)
 
 
-def _compute_paths(fn: Callable[[Path], Any], paths: list[Path]) -> tuple[list[Outcome], float]:
-    """On a worker: compute from the originals at `paths` (readable there: shared storage); also the seconds."""
+Done = tuple[list[Outcome], float, str]  # what a task returns: outcomes, seconds of work, the worker's host
+
+
+def _compute_paths(fn: Callable[[Path], Any], paths: list[Path]) -> Done:
+    """On a worker: compute from the originals at `paths` (readable there: shared storage)."""
     start = time.perf_counter()
     for path in paths:
         if not os.access(path, os.R_OK):
             raise ClusterError(f"worker on {socket.gethostname()} cannot read {path}: mount the case folder at "
                                "the same path on every worker, or ship the bytes from the coordinator")
-    return [_call(fn, path) for path in paths], time.perf_counter() - start
+    return [_call(fn, path) for path in paths], time.perf_counter() - start, socket.gethostname()
 
 
-def _compute_bytes(fn: Callable[[Path], Any], blobs: list[bytes], names: list[str]) -> tuple[list[Outcome], float]:
+def _compute_bytes(fn: Callable[[Path], Any], blobs: list[bytes], names: list[str]) -> Done:
     """On a worker: write each shipped original to a private temporary file, compute from it, delete it."""
     start = time.perf_counter()
     outcomes: list[Outcome] = []
@@ -64,7 +67,7 @@ def _compute_bytes(fn: Callable[[Path], Any], blobs: list[bytes], names: list[st
             result, error = _call(fn, path)
             path.unlink()
             outcomes.append((result, error.replace(str(path), name) if error else None))
-    return outcomes, time.perf_counter() - start
+    return outcomes, time.perf_counter() - start, socket.gethostname()
 
 
 class DaskExecutor:
@@ -88,6 +91,15 @@ class DaskExecutor:
         self.in_flight = in_flight
         self.connect_timeout_s = connect_timeout_s
         self.worker_wait_s = worker_wait_s
+        self.scheduler = str(cluster)  # its address, once connected
+        self.hosts: set[str] = set()  # the machines whose workers computed something in the latest run
+
+    @property
+    def where(self) -> dict[str, Any]:
+        """For the custody log: the scheduler, the worker hosts so far, and how they got the originals."""
+        return {"dask_scheduler": self.scheduler,
+                "hosts": sorted(self.hosts),
+                "originals": "shipped from the coordinator" if self.ship_bytes else "read from shared storage"}
 
     def check(self) -> None:
         """Connect, wait for a worker and compare osint versions, then disconnect: fails early, before a run."""
@@ -102,6 +114,7 @@ class DaskExecutor:
         if not args:
             return
         client, owned = self._connect()
+        self.scheduler, self.hosts = client.scheduler.address, set()
         running: dict[Any, list[Any]] = {}  # future -> the originals it computes
         try:
             limit = self.in_flight or max(4, 2 * sum(client.nthreads().values()))
@@ -143,7 +156,8 @@ class DaskExecutor:
             for fut in done:
                 batch, outcomes, seconds = running.pop(fut), [], 0.0
                 try:
-                    outcomes, seconds = fut.result()
+                    outcomes, seconds, host = fut.result()
+                    self.hosts.add(host)
                 except KilledWorker:
                     if len(batch) > 1:  # again one per task, so that only the original that kills workers fails
                         for arg in batch:

@@ -24,7 +24,10 @@ Compute = Callable[[Path], Any]
 
 
 class Executor(Protocol):
-    """Runs `fn(arg)` for each arg and yields (arg, result, error) as they finish, in any order."""
+    """Runs `fn(arg)` for each arg and yields (arg, result, error) as they finish, in any order.
+
+    One that reads originals on other machines says where in a `where` attribute (plain data), which
+    `run_stage` records in each custody entry it writes."""
 
     def run(self, fn: Callable[[Any], Any], args: Sequence[Any]) -> Iterator[tuple[Any, Any, str | None]]: ...
 
@@ -120,7 +123,14 @@ def run_stage(case: Case, stage: str, version: str, compute: Compute, items: Ite
     run = StageRun(stage, version, cached=len(items) - len(todo))
     by_path = {case.object_path(it.sha256): it for it in todo}
     batch: list[tuple[str, Any, str | None]] = []
-    for path, result, error in (executor or InlineExecutor()).run(compute, list(by_path)):
+    executor = executor or InlineExecutor()
+
+    def logged() -> dict[str, Any] | None:
+        """The caller's details, plus where the originals were read when that was off this machine."""
+        where = getattr(executor, "where", None)
+        return {**(details or {}), "computed_on": where} if where else details
+
+    for path, result, error in executor.run(compute, list(by_path)):
         item = by_path[path]
         data = to_plain(result)
         if keep is not None and error is None:
@@ -133,7 +143,7 @@ def run_stage(case: Case, stage: str, version: str, compute: Compute, items: Ite
         if on_item:
             on_item(item, data, error)
         if len(batch) >= chunk:
-            case.put_results(stage, version, batch, actor=actor, details=details)
+            case.put_results(stage, version, batch, actor=actor, details=logged())
             batch = []
-    case.put_results(stage, version, batch, actor=actor, details=details)
+    case.put_results(stage, version, batch, actor=actor, details=logged())
     return run

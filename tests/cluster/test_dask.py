@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,10 +97,10 @@ def logged_items(case: Case, stage: str) -> list[str]:
     return [sha for e in case.custody() if e.action == f"analyse:{stage}" for sha in e.inputs["items"]]
 
 
-@pytest.mark.parametrize("where", ["local-pool", "dask-shared-path", "dask-shipped-bytes"])
-def test_cluster_results_equal_in_process_results(tmp_path, photos, cluster, where):
+@pytest.mark.parametrize("where_to", ["local-pool", "dask-shared-path", "dask-shipped-bytes"])
+def test_cluster_results_equal_in_process_results(tmp_path, photos, cluster, where_to):
     executor = {"local-pool": lambda: PoolExecutor(2), "dask-shared-path": lambda: DaskExecutor(cluster),
-                "dask-shipped-bytes": lambda: DaskExecutor(cluster, ship_bytes=True)}[where]()
+                "dask-shipped-bytes": lambda: DaskExecutor(cluster, ship_bytes=True)}[where_to]()
     local, remote = filled(tmp_path / "local", photos), filled(tmp_path / "remote", photos)
     a = run_stage(local, "digest", "1", digest, local.items(), executor=InlineExecutor(), chunk=4)
     b = run_stage(remote, "digest", "1", digest, remote.items(), executor=executor, chunk=4)
@@ -107,6 +108,12 @@ def test_cluster_results_equal_in_process_results(tmp_path, photos, cluster, whe
     assert stored(local, "digest") == stored(remote, "digest")
     assert sorted(logged_items(remote, "digest")) == sorted(it.sha256 for it in remote.items())
     assert remote.verify().ok
+    where = [e.details.get("computed_on") for e in remote.custody() if e.action == "analyse:digest"]
+    if where[0] is None:  # a local pool: nothing left this machine
+        assert where == [None] * len(where) and where != []
+    else:  # each entry names the scheduler, the workers' hosts and how they got the originals
+        assert all(w["dask_scheduler"] == cluster.scheduler_address and w["hosts"] == [socket.gethostname()]
+                   and ("shipped" in w["originals"]) == (where_to == "dask-shipped-bytes") for w in where)
 
 
 def test_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path, photos, cluster):
