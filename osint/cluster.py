@@ -9,6 +9,7 @@ What workers get: by default the original's PATH, so every worker must see the c
 at the same absolute path (NFS, SMB, a cluster file system). With `ship_bytes=True` the coordinator reads
 each original and sends its bytes to a worker instead. Either way the collected media leave this machine.
 Workers need the same osint version (and its stage dependencies) installed; they never see the case database.
+Each custody entry of such a run names the scheduler, the workers' hosts and how they got the originals.
 """
 
 from __future__ import annotations
