@@ -5,12 +5,8 @@ from __future__ import annotations
 import typer
 
 from osint import __version__
-from osint.commands import case
-from osint.commands import hashing
-from osint.commands import geo
-from osint.commands import evidence
-from osint.commands import faces
-from osint.commands import report
+from osint.commands import case, evidence, faces, geo, hashing, report
+from osint.errors import OsintError
 
 app = typer.Typer(
     name="osint",
@@ -41,5 +37,21 @@ evidence.register(app)
 faces.register(app)
 report.register(app)
 
+
+
+def run() -> None:
+    """Console entry point: any toolkit error that escapes a command (a cluster lost mid-run, a case damaged
+    underneath us) becomes one `error:` line and exit code 2, never a traceback."""
+    from osint.commands.common import fail
+
+    try:
+        app()
+    except OsintError as exc:
+        try:
+            fail(str(exc))
+        except typer.Exit as stop:
+            raise SystemExit(stop.exit_code) from None
+
+
 if __name__ == "__main__":
-    app()
+    run()

@@ -80,15 +80,28 @@ WorkersOption = typer.Option(None, "--workers", "-w", min=1,
                              help="Local worker processes (default: all cores; 1 computes in this process).")
 ClusterOption = typer.Option(None, "--cluster", envvar="OSINT_CLUSTER",
                              help="Address of a Dask scheduler (tcp://host:8786). Workers there read the "
-                                  "originals by path, so they need the case folder on shared storage.")
+                                  "originals by path, so they need the case folder on shared storage at the "
+                                  "same absolute path (or set OSINT_SHIP_BYTES=1 to send the bytes instead). "
+                                  "The collected media leave this machine.")
 
 
 def make_executor(workers: int | None, cluster: str | None):  # -> osint.pipeline.Executor
-    """The executor a batch command runs on: a Dask cluster if given, else a local pool or in-process."""
+    """The executor a batch command runs on: a Dask cluster if given, else a local pool or in-process.
+
+    A cluster that cannot be reached or is unfit (no workers, other osint version) is one error line.
+    $OSINT_SHIP_BYTES=1 makes the coordinator send each original's bytes instead of its shared path.
+    """
     if cluster:
+        import os
+
         from osint.cluster import DaskExecutor
 
-        return DaskExecutor(cluster)
+        try:
+            executor = DaskExecutor(cluster, ship_bytes=os.environ.get("OSINT_SHIP_BYTES") == "1")
+            executor.check()
+        except OsintError as exc:
+            fail(str(exc))
+        return executor
     from osint.pipeline import executor_for
 
     return executor_for(workers)

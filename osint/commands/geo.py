@@ -92,7 +92,7 @@ def geolocate(
         with progress("geolocating", len(paths)) as advance:
             for p in paths:
                 try:
-                    results.append(to_plain(locate_file(opts, p)))
+                    results.append({**to_plain(locate_file(opts, p)), "source": str(p)})
                 except OsintError as exc:
                     failed += 1
                     file_error(str(p), str(exc))

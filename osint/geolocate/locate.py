@@ -43,7 +43,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class Geolocation:
-    """Every answer for one photo (`source` is its path, or its SHA-256 inside a case) and per-method notes."""
+    """Every answer for one photo and per-method notes. `source` is the file's name, which inside a case is its
+    SHA-256, so a result is the same whichever machine or folder computed it."""
 
     source: str
     answers: tuple[Answer, ...]
@@ -106,7 +107,7 @@ def locate_file(options: LocateOptions, path: Path | str) -> Geolocation:
     if options.sun:
         answers += _sun_answers(options.sun, gps, notes)
     answers = _with_places(answers, options)
-    return Geolocation(str(path), tuple(answers), tuple(notes))
+    return Geolocation(path.name, tuple(answers), tuple(notes))
 
 
 def _exif_answer(gps: ExifGPS) -> Answer:
