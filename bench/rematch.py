@@ -71,10 +71,14 @@ def main() -> None:
             for m in ("dlib", "sface"):
                 v = real[m][idx] + rng.normal(0, 0.002, (args.per_item, 128)).astype(np.float32)
                 enc[m] = pack(list(v / np.linalg.norm(v, axis=1, keepdims=True) if m == "sface" else v))
-            faces = [{"index": j, "t": None, "frame": None, "box": [10 * j, 10, 60, 70], "score": 0.9,
-                      "landmarks": None, "status": "ok", "row": j, "crop": "0" * 64} for j in range(args.per_item)]
+            marks = pack(rng.uniform(0, 640, (args.per_item, 10)))
+            faces = [{"index": j, "t": None, "frame": None, "box": [10 * j, 10, 60, 70], "score": 0.9123,
+                      "status": "ok", "row": j, "quality": 11.873, "crop": f"{k:032x}{j:032x}"}
+                     for j in range(args.per_item)]
             batch.append((item.sha256, {"media_type": "image", "width": 640, "height": 480, "frames_sampled": 1,
-                                        "faces": faces, "frames": [], "encodings": enc}, None))
+                                        "faces": faces, "encodings": enc, "landmarks": marks,
+                                        "frames": [{"t": None, "frame": None, "scene_change": False,
+                                                    "context": f"{k:064x}"}]}, None))
             if len(batch) == 1000:
                 case.put_results(STAGE, version, batch, actor="bench")
                 batch = []
@@ -95,11 +99,11 @@ def main() -> None:
         refs, owners = reference_faces(case, settings)
         found = case_faces(case, settings)
         t2 = time.perf_counter()
-        cands = match(found, refs, owners, max_fmr=1.0, top=1)
+        cands = match(found, refs, owners)
         t3 = time.perf_counter()
         print(f"re-match over {len(found):,} cached faces ({run.cached:,} items cached, {run.computed} computed): "
-              f"{t3 - t0:.2f} s in all = cache check {t1 - t0:.2f} s + load encodings {t2 - t1:.2f} s + "
-              f"rank {t3 - t2:.2f} s; {len(cands):,} face-person distances ranked")
+              f"{t3 - t0:.2f} s in all = cache check {t1 - t0:.2f} s + load faces and encodings {t2 - t1:.2f} s + "
+              f"distances and ranking {t3 - t2:.2f} s; {len(cands):,} candidates within the default FMR 1%")
         case.close()
 
 

@@ -208,7 +208,7 @@ def match_cmd(
             fail("no usable reference photos in this case: add some with `osint refs add PERSON PHOTOS`")
         found = case_faces(case, settings)
         candidates, scope = match(found, ref_set, owners, model=model, max_fmr=max_fmr, top=top), \
-            f"{len({f.item for f in found.faces})} items, {len(found)} faces"
+            f"{len(found.items)} items, {len(found)} faces"
         names = {p: r["name"] for p, r in case.records("person").items()}
     _print_candidates(candidates, names, as_json, as_csv, describe(model, max_fmr), scope)
     raise typer.Exit(EXIT_SOME_FAILED if errors else EXIT_OK)

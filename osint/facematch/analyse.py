@@ -73,7 +73,6 @@ class FoundFace:
     frame: int | None
     box: tuple[int, int, int, int]
     score: float
-    landmarks: tuple[tuple[float, float], ...] | None
     status: str
     row: int | None
     quality: float | None = None
@@ -92,7 +91,9 @@ class FrameInfo:
 
 @dataclass(frozen=True)
 class MediaFaces:
-    """All faces of one photo or video; `encodings` maps model -> base64 float32 (rows x 128)."""
+    """All faces of one photo or video; `encodings` maps model -> base64 float32 (rows x 128), and
+    `landmarks` is base64 float32 (faces x 10): YuNet's 5 points (x, y) per face, NaN where none. Both
+    are packed because parsing 100,000 faces' numbers from JSON would dominate re-matching."""
 
     media_type: str
     width: int
@@ -101,15 +102,16 @@ class MediaFaces:
     faces: list[FoundFace] = field(default_factory=list)
     frames: list[FrameInfo] = field(default_factory=list)
     encodings: dict[str, str] = field(default_factory=dict)
+    landmarks: str = ""
 
 
-def pack(rows: list[np.ndarray]) -> str:
-    """Encodings (each 128 float32) as one base64 string: exact, and ~5x smaller than JSON numbers."""
+def pack(rows: list[np.ndarray] | np.ndarray) -> str:
+    """Rows of float32 (encodings, landmarks) as one base64 string: exact, and ~5x smaller than JSON."""
     return base64.b64encode(np.asarray(rows, dtype="<f4").tobytes()).decode("ascii")
 
 
-def unpack(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype="<f4").reshape(-1, 128)
+def unpack(text: str, width: int = 128) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype="<f4").reshape(-1, width)
 
 
 def _jpeg(rgb: np.ndarray, quality: int = 88) -> bytes:
@@ -151,14 +153,18 @@ def context_thumb(rgb: np.ndarray, faces: list[FoundFace]) -> bytes:
 
 
 def faces_in_frame(rgb: np.ndarray, settings: FaceSettings, *, t: float | None = None, frame: int | None = None,
-                   start: int = 0, rows: dict[str, list[np.ndarray]] | None = None) -> list[FoundFace]:
-    """Detect, size-check, encode and crop every face of one frame; encodings are appended to `rows`."""
+                   start: int = 0, rows: dict[str, list[np.ndarray]] | None = None,
+                   marks: list[list[float]] | None = None) -> list[FoundFace]:
+    """Detect, size-check, encode and crop every face of one frame; encodings are appended to `rows`
+    (encoded faces get rows 0, 1, ... in face order) and landmarks (10 numbers, NaN if none) to `marks`."""
     rows = rows if rows is not None else {m: [] for m in settings.models}
     found = []
     for det in detect(rgb, settings.detector, settings.min_face):
         status, row, quality = _encode_into(rgb, det, settings, rows)
-        found.append(FoundFace(start + len(found), t, frame, det.box, det.score, det.landmarks, status, row,
-                               quality, face_crop(rgb, det.box)))
+        found.append(FoundFace(start + len(found), t, frame, det.box, det.score, status, row, quality,
+                               face_crop(rgb, det.box)))
+        if marks is not None:
+            marks.append([v for p in det.landmarks for v in p] if det.landmarks else [float("nan")] * 10)
     return found
 
 
@@ -186,6 +192,7 @@ def analyse_file(path: Path | str, settings: FaceSettings = FaceSettings()) -> M
     else:
         frames = ((f.t, f.index, f.scene_change, f.image) for f in sample_frames(path, every_s=settings.every_s))
     rows: dict[str, list[np.ndarray]] = {m: [] for m in settings.models}
+    marks: list[list[float]] = []
     faces: list[FoundFace] = []
     infos: list[FrameInfo] = []
     n = 0
@@ -193,12 +200,12 @@ def analyse_file(path: Path | str, settings: FaceSettings = FaceSettings()) -> M
     for t, index, cut, rgb in frames:
         n += 1
         height, width = rgb.shape[:2]
-        found = faces_in_frame(rgb, settings, t=t, frame=index, start=len(faces), rows=rows)
+        found = faces_in_frame(rgb, settings, t=t, frame=index, start=len(faces), rows=rows, marks=marks)
         if found:
             faces += found
             infos.append(FrameInfo(t, index, cut, context_thumb(rgb, found)))
     encodings = {m: pack(v) for m, v in rows.items() if v}
-    return MediaFaces(kind.media_type, width, height, n, faces, infos, encodings)
+    return MediaFaces(kind.media_type, width, height, n, faces, infos, encodings, pack(marks) if marks else "")
 
 
 def store_images(case: Any, data: dict[str, Any]) -> dict[str, Any]:

@@ -85,11 +85,11 @@ def distances(model: str, a: dict[str, np.ndarray], b: dict[str, np.ndarray],
     dlib: Euclidean; sface: cosine distance 1 - a.b (features are unit length); fused: the sum of both,
     each divided by its own scale (so ~1 per model at its 0.1% FMR threshold, ~2 in all)."""
     if model == "dlib":
-        x, y = a["dlib"].astype(np.float64), b["dlib"].astype(np.float64)
-        sq = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * x @ y.T
+        x, y = a["dlib"], b["dlib"]
+        sq = np.einsum("ij,ij->i", x, x)[:, None] + np.einsum("ij,ij->i", y, y)[None, :] - 2.0 * (x @ y.T)
         return np.sqrt(np.maximum(sq, 0.0))
     if model == "sface":
-        return 1.0 - a["sface"].astype(np.float64) @ b["sface"].astype(np.float64).T
+        return 1.0 - a["sface"] @ b["sface"].T
     if model == "fused":
         s = scales or fusion_scales()
         return distances("dlib", a, b) / s["dlib"] + distances("sface", a, b) / s["sface"]

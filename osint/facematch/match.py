@@ -77,9 +77,9 @@ def match(faces: FaceSet, refs: FaceSet, owners: list[str], *, model: str | None
     floor = min_quality()
     for r, k, f in zip(rows, ranks, fmr):
         p = order[r, k]
-        face = faces.faces[r]
+        face = faces.face(r)
         out.append(Candidate(face, people[p], round(float(best[r, p]), 4), float(f), int(agree[r, p]),
-                             int(counts[p]), int(k) + 1, refs.faces[arg[r, p]], model, round(threshold, 4),
+                             int(counts[p]), int(k) + 1, refs.face(arg[r, p]), model, round(threshold, 4),
                              max_fmr, face.quality is not None and face.quality < floor))
     out.sort(key=lambda c: (c.distance, c.face.item, c.face.index))
     return out
