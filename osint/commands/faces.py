@@ -224,16 +224,20 @@ def _model(model: str | None) -> str:
 
 
 def _candidate_row(c: Any, names: dict[str, str]) -> dict[str, Any]:
+    from osint.facematch import calibration
+
     return {"item": c.face.item, "media_type": c.face.media_type, "frame_time_s": c.face.t, "face": c.face.index,
             "box": list(c.face.box), "person": c.person, "name": names.get(c.person, c.person), "rank": c.rank,
-            "distance": c.distance, "fmr": c.fmr, "agree": c.agree, "photos": c.photos, "model": c.model,
+            "distance": c.distance, "fmr": c.fmr,
+            "fmr_is_upper_bound": c.fmr <= calibration(c.model).resolution, "agree": c.agree, "photos": c.photos, "model": c.model,
             "threshold": c.threshold, "max_fmr": c.max_fmr, "crop": c.face.crop, "context": c.face.context,
             "reference_item": c.reference.item, "reference_crop": c.reference.crop, "quality": c.face.quality,
             "low_quality": c.low_quality, "status": "candidate for human review"}
 
 
-def _fmr_text(fmr: float) -> str:
-    return f"{fmr:.2%}" if fmr >= 0.0001 else f"{fmr:.0e}" if fmr > 0 else "0"
+def _fmr_text(fmr: float, bound: bool) -> str:
+    """FMR for people: a percentage, or scientific notation when tiny; "<" when no impostor scored closer."""
+    return ("<" if bound else "") + (f"{fmr:.2%}" if fmr >= 0.0001 else f"{fmr:.1e}")
 
 
 def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: bool, as_csv: bool, meaning: str,
@@ -244,7 +248,7 @@ def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: boo
         return
     if as_csv:
         keys = ["item", "media_type", "frame_time_s", "face", "box", "person", "name", "rank", "distance", "fmr",
-                "agree", "photos", "model", "threshold", "low_quality", "crop", "reference_item", "status"]
+                "fmr_is_upper_bound", "agree", "photos", "model", "threshold", "low_quality", "crop", "reference_item", "status"]
         w = csv.DictWriter(sys.stdout, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
@@ -254,7 +258,7 @@ def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: boo
           ["item", "time s", "face", "box", "person", "distance", "FMR", "agree", "quality", "crop"],
           [(_short(r["item"]), "" if r["frame_time_s"] is None else f"{r['frame_time_s']:.1f}", r["face"],
             ",".join(map(str, r["box"])), f"{r['person']} ({r['name']})" if r["name"] != r["person"] else r["person"],
-            f"{r['distance']:.3f}", _fmr_text(r["fmr"]), f"{r['agree']}/{r['photos']}",
+            f"{r['distance']:.3f}", _fmr_text(r["fmr"], r["fmr_is_upper_bound"]), f"{r['agree']}/{r['photos']}",
             "low" if r["low_quality"] else "ok", (r["crop"] or "")[:12])
            for r in rows])
     err.print(meaning, highlight=False)
