@@ -51,9 +51,14 @@ def central_face(path: str, detector: str) -> tuple[np.ndarray | None, np.ndarra
     if not ok:
         return None, None, len(faces), 0, 0.0
     h, w = rgb.shape[:2]
-    best = min(ok, key=lambda f: (f.box[0] + f.box[2] / 2 - w / 2) ** 2 + (f.box[1] + f.box[3] / 2 - h / 2) ** 2)
+    best = most_central(ok, h, w)
     return (np.asarray(rows["dlib"][best.row]), np.asarray(rows["sface"][best.row]), len(faces), best.box[2],
             best.quality)
+
+
+def most_central(faces: list, height: int, width: int):  # -> FoundFace
+    """The face whose box centre is nearest the image centre (LFW labels name the centred person)."""
+    return min(faces, key=lambda f: (f.box[0] + f.box[2] / 2 - width / 2) ** 2 + (f.box[1] + f.box[3] / 2 - height / 2) ** 2)
 
 
 def _central(args: tuple[str, str]) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
@@ -246,7 +251,7 @@ def _shrunk(args: tuple[str, float, float, str]) -> tuple[np.ndarray | None, np.
     if not ok:
         return None, None, 0.0
     h, w = small.shape[:2]
-    best = min(ok, key=lambda f: (f.box[0] + f.box[2] / 2 - w / 2) ** 2 + (f.box[1] + f.box[3] / 2 - h / 2) ** 2)
+    best = most_central(ok, h, w)
     return np.asarray(rows["dlib"][best.row]), np.asarray(rows["sface"][best.row]), best.quality
 
 
