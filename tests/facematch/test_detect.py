@@ -61,3 +61,18 @@ def test_faces_too_small_to_encode_are_reported_not_dropped(labelled) -> None:
     assert len(found) >= len(truth) - 1                      # found by upsampling the small image
     assert too_small and all(f.row is None and f.box[2] < 20 for f in too_small)
     assert all(f.status == "ok" and f.row is not None for f in found if f.box[2] >= 20)
+
+
+def test_hog_faces_get_sface_landmarks_and_encode_like_yunet_faces(shared_data: Path) -> None:
+    from osint.facematch import distances
+
+    rgb = load_image(shared_data / "faces" / "images" / "_multi" / "fr_two_people.jpg")
+    enc = {}
+    for detector in ("yunet", "hog"):
+        rows: dict = {"dlib": [], "sface": []}
+        found = faces_in_frame(rgb, FaceSettings(detector=detector), rows=rows)
+        assert [f.status for f in found] == ["ok", "ok"]
+        enc[detector] = {m: np.asarray(v) for m, v in rows.items()}
+    for model in ("dlib", "sface"):
+        d = distances(model, enc["yunet"], enc["hog"])
+        assert (d.min(1) < 0.15).all() and (d.max(1) > 0.6).all()   # each face finds itself, not the other
