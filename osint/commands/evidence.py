@@ -105,7 +105,8 @@ def evidence_export(
     items: list[str] = typer.Option([], "--items", help="SHA-256 prefixes of items (repeat, or comma-separated)."),
     person: Optional[str] = typer.Option(None, "--person", help="A person id (e.g. UA-0412): every item whose "
                                                                 "results or records name this person."),
-    group: Optional[str] = typer.Option(None, "--group", help="A duplicate-group id from `osint dupes`."),
+    group: Optional[str] = typer.Option(None, "--group",
+                                         help="An item (SHA-256 prefix) and all its near duplicates, as `osint dupes` groups them (run `osint hash` first)."),
     everything: bool = typer.Option(False, "--all", help="Every item in the case."),
     fmt: str = typer.Option("bag", "--format", help="'bag' (default) or 'vics': also write data/vics.json in the "
                                                     "Project VIC VICS 2.0 layout for victim-ID tools."),

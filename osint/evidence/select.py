@@ -3,9 +3,8 @@
 Stages are read generically (no stage package is imported): a person's items are those whose stored
 results or records name the person's id as a value (reference photos, reviewers' decisions), except records
 whose "decision" is "rejected" (a reviewer said it is not that person). Match candidates nobody reviewed are
-only in stored results if a stage stores them; otherwise export them by --items. A group's members are
-the item hashes in a record of a "group"/"dupe" kind keyed by the group id, or the items whose results carry
-that id under a "group"/"group_id" key.
+only in stored results if a stage stores them; otherwise export them by --items. A group is an item and
+its near duplicates (reposts), as the hashing stage links them from the hashes stored in the case.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from osint.errors import CaseError
 
 SHA_RE = re.compile(r"[0-9a-f]{64}")
 PERSON_KIND = "person"
-GROUP_KEYS = ("group", "group_id")
 
 
 @dataclass(frozen=True)
@@ -49,17 +47,6 @@ def strings(obj: Any) -> Iterator[str]:
 def shas_in(obj: Any) -> set[str]:
     """Every 64-hex-digit string (a SHA-256) found inside data, also inside longer strings such as paths."""
     return {m for s in strings(obj) for m in SHA_RE.findall(s.lower())}
-
-
-def _values_under(obj: Any, keys: Sequence[str]) -> Iterator[Any]:
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if k in keys:
-                yield v
-            yield from _values_under(v, keys)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _values_under(v, keys)
 
 
 def all_records(case: Case) -> list[tuple[str, str, Any]]:
@@ -116,17 +103,14 @@ def _by_person(case: Case, person: str) -> Selection:
     return Selection(tuple(items), f"person {person}", (person,))
 
 
-def _by_group(case: Case, group: str) -> Selection:
-    shas: set[str] = set()
-    for kind, key, data in all_records(case):
-        if key == group and ("group" in kind or "dupe" in kind):
-            shas |= shas_in(data)
-    quoted = json.dumps(group)[1:-1]
-    for sha, data in _result_rows(case, f"%{quoted}%"):
-        if any(str(v) == group for v in _values_under(data, GROUP_KEYS)):
-            shas.add(sha)
-    items = _items_by_sha(case, shas)
-    if not items:
-        raise CaseError(f"no duplicate group {group!r} recorded in the case (groups that `osint dupes` lists "
-                        "are exportable by id once a stage records them; until then pass the members with --items)")
-    return Selection(tuple(items), f"group {group}")
+def _by_group(case: Case, sha_prefix: str) -> Selection:
+    """The item named by `sha_prefix` and every near duplicate of it, from the case's stored hashes."""
+    from osint.hashing import HashSet, stored_hashes
+
+    item = case.item(sha_prefix)
+    hashes, _ = stored_hashes(case)
+    if item.sha256 not in hashes:
+        raise CaseError(f"{item.sha256[:12]} has no stored perceptual hashes: run `osint hash` first")
+    members = next((set(g.members) for g in HashSet(hashes).groups() if item.sha256 in g.members),
+                   {item.sha256})
+    return Selection(tuple(_items_by_sha(case, members)), f"near-duplicate group of {item.sha256[:12]}")

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from osint.cli import app
 from osint.errors import CaseError, OsintError
+from tests.conftest import make_photo
 from osint.evidence import create_key, export_bundle, select_items, unlock, verify_bundle
 from tests.evidence.conftest import PASSPHRASE, export
 
@@ -115,16 +116,34 @@ def test_who_did_what(world, tmp_path):
     assert "<script" not in html and "src=" not in html and "href='http" not in html   # offline, inert
 
 
+def test_group_is_an_item_and_its_reposts(case, tmp_path):
+    from PIL import Image
+
+    from osint.hashing import hash_case
+    from osint.ingest import add_paths
+
+    original = make_photo(tmp_path / "in" / "original.jpg", seed=11, size=(640, 480))
+    Image.open(original).resize((320, 240)).save(tmp_path / "in" / "repost.jpg", quality=60)
+    make_photo(tmp_path / "in" / "unrelated.jpg", seed=12, size=(640, 480))
+    add_paths(case, [tmp_path / "in"], collector="v")
+    shas = {Path(a.original_path).name: a.sha256 for a in case.acquisitions()}
+    with pytest.raises(CaseError, match="osint hash"):
+        select_items(case, group=shas["repost.jpg"][:8])
+    hash_case(case)
+    chosen = select_items(case, group=shas["repost.jpg"][:8])
+    assert {i.sha256 for i in chosen.items} == {shas["original.jpg"], shas["repost.jpg"]}
+    assert [i.sha256 for i in select_items(case, group=shas["unrelated.jpg"]).items] == [shas["unrelated.jpg"]]
+
+
 def test_selection_ways(world):
-    assert {i.sha256 for i in select_items(world.case, group="g1").items} == set(world.other)
     assert [i.sha256 for i in select_items(world.case, prefixes=[world.other[0][:8]]).items] == [world.other[0]]
     assert len(select_items(world.case, everything=True).items) == 4
     with pytest.raises(CaseError, match="exactly one"):
         select_items(world.case)
     with pytest.raises(CaseError, match="UA-9999.*UA-0412"):
         select_items(world.case, person="UA-9999")
-    with pytest.raises(CaseError, match="no duplicate group"):
-        select_items(world.case, group="nope")
+    with pytest.raises(CaseError, match="no item starts with"):
+        select_items(world.case, group="abcdef12")
 
 
 def test_volunteer_key_cannot_sign(world, tmp_path):
@@ -160,11 +179,14 @@ def test_cli_items_and_group(world, tmp_path):
                               "--out", str(tmp_path / "i.zip"), "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["items"] == 2
-    res = runner.invoke(app, ["evidence", "export", "-C", str(world.case.root), "--group", "g1",
+    from osint.hashing import hash_case
+
+    hash_case(world.case)
+    res = runner.invoke(app, ["evidence", "export", "-C", str(world.case.root), "--group", world.other[0][:10],
                               "--out", str(tmp_path / "g"), "--json"])
     assert res.exit_code == 0, res.output
     names = {p.name for p in (tmp_path / "g" / "data" / "originals").iterdir()}
-    assert names == {f"{s}.jpg" for s in world.other}
+    assert names == {f"{world.other[0]}.jpg"}  # b.jpg has no repost in this case
     res = runner.invoke(app, ["evidence", "verify", str(tmp_path / "g"), "--json",
                               "--trust", world.lead.info.fingerprint])
     assert res.exit_code == 0 and json.loads(res.stdout)["signer_trusted"] is True
