@@ -160,7 +160,8 @@ def dupes(
     Two items are linked when any of their pictures (a photo, or a video keyframe) are within the threshold
     of any one hash; a group is everything linked directly or through a chain of links, so review one
     member and the rest are the same picture. Exact duplicates (same bytes) are already one item.
-    Items not hashed yet are hashed first. Groups are leads for review, not proof.
+    Items not hashed yet are hashed first. Groups are leads for review, not proof. To hand a group to a
+    prosecutor: `osint evidence export --group SHA` with any member's SHA-256 prefix.
     """
     from osint.hashing import HashSet
 
