@@ -68,7 +68,7 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
     """Reference persons and every found face within the face matching stage's threshold of one of them
     (with `only`, that one person and their candidates)."""
     try:
-        from osint.facematch import FaceSettings, case_faces, describe, match, persons, reference_faces
+        from osint.facematch import FaceSettings, calibration, case_faces, describe, match, persons, reference_faces
     except ImportError:
         notes.append("face matching is not available in this installation: no match candidates shown")
         return [], []
@@ -93,7 +93,8 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
                              c.face.index, c.distance, c.threshold, c.fmr, c.model, c.face.media_type, c.face.t,
                              c.face.frame, _derived(case, c.reference.crop, images),
                              _derived(case, c.face.crop, images), _derived(case, c.face.context, images), name, url,
-                             meaning[(c.model, c.max_fmr)], c.agree, c.photos, c.low_quality, tuple(c.face.box)))
+                             meaning[(c.model, c.max_fmr)], c.agree, c.photos, c.low_quality, tuple(c.face.box),
+                             c.fmr <= calibration(c.model).resolution))
     out.sort(key=lambda c: (c.person, c.distance))
     return shown, out
 

@@ -29,7 +29,8 @@ class Candidate:
     reports; `fmr` the false-match rate measured at that distance (share of different-person pairs that are
     as close), None where the stage did not measure it. `agree` of `photos` reference photos of the person
     are within the threshold; `low_quality` marks a face below the quality the rates were measured on;
-    `box` is the face (left, top, width, height) in original pixels.
+    `box` is the face (left, top, width, height) in original pixels; `fmr_bound` means no different-person
+    pair of the calibration scored this close, so `fmr` is only an upper bound (1 / pairs measured).
     Image fields name keys of `ReportData.images`.
     """
 
@@ -54,6 +55,7 @@ class Candidate:
     photos: int | None = None
     low_quality: bool = False
     box: tuple[int, int, int, int] | None = None
+    fmr_bound: bool = False
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ def test_report_renders_offline_and_records_decisions_by_keyboard(tmp_path: Path
         assert "Candidate for human review" in first.inner_text()
         assert "duplicate group 1 (2 items)" in first.inner_text()              # its repost chain is linked
         assert "1 of 2 reference photos" in first.inner_text() and "Low-quality face" in first.inner_text()
+        assert "below 1.0%: none of the 100 different-person pairs" in first.inner_text()   # an upper bound
         assert page.locator(".group .thumb img").count() == 2 and "pdq" in page.inner_text("#dup-list")
         assert page.locator("#loc-table .mini img").count() == 1
         assert "50.45010" in page.inner_text("#loc-table") and "Chain intact" in page.inner_text("#custody-view")

@@ -48,11 +48,13 @@
     const m = Math.floor(t / 60), s = (t - 60 * m).toFixed(1);
     return `${m}:${s.padStart(4, "0")}`;
   }
-  function pct(x) {
+  function pct(x, bound) {
     if (x === null || x === undefined) return "not measured";
     const p = 100 * x;
     const text = p >= 1 ? p.toFixed(1) + "%" : p >= 0.01 ? p.toFixed(2) + "%" : p.toPrecision(2) + "%";
-    return x > 0 ? `${text} of different-person pairs score this close or closer (1 in ${Math.round(1 / x).toLocaleString("en")})` : text;
+    const n = x > 0 ? Math.round(1 / x).toLocaleString("en") : "";
+    if (bound) return `below ${text}: none of the ${n} different-person pairs measured scored this close`;
+    return x > 0 ? `${text} of different-person pairs score this close or closer (1 in ${n})` : text;
   }
   function short(sha) { return sha ? sha.slice(0, 12) : ""; }
   function latest(id) {
@@ -109,7 +111,7 @@
     const info = el("div", {class: "info"});
     const thr = c.threshold === null || c.threshold === undefined ? "" : ` · reported up to ${c.threshold.toFixed(3)}`;
     info.append(el("div", {class: "score", text: `distance ${c.distance.toFixed(3)}${thr} · model ${c.model}`}),
-                el("div", {class: "fmr", text: "false-match rate at this distance: " + pct(c.fmr)}),
+                el("div", {class: "fmr", text: "false-match rate at this distance: " + pct(c.fmr, c.fmr_bound)}),
                 el("div", {class: "verdict", text: "Candidate for human review, not an identification."}));
     if (c.photos) info.append(el("div", {text: `${c.agree} of ${c.photos} reference photo${c.photos === 1 ? "" : "s"} of ${p.name} within the threshold`}));
     if (c.low_quality) info.append(el("div", {class: "verdict", text: "Low-quality face (blurred, dark or tiny): below the quality the false-match rate was measured on, so the rate is less certain than stated."}));
