@@ -40,7 +40,7 @@ def load_image(path: Path | str, max_side: int | None = None) -> np.ndarray:
         im = im.convert("RGB")
         if max_side and max(im.size) > max_side:
             im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-        return np.asarray(im)
+        return np.array(im)  # a writable array: callers draw on it (a read-only one trips OpenCV)
     except (UnsupportedMedia, CorruptMedia):
         raise
     except Image.DecompressionBombError as exc:
