@@ -412,6 +412,22 @@ class Case:
             args.append(version)
         return [_result(r) for r in self._rows(sql + " ORDER BY created_at, sha256", args)]
 
+    def item_results(self, sha256s: Iterable[str]) -> list[StageResult]:
+        """Every stored result of every stage and version for these items, ordered by item, stage, version."""
+        shas = sorted(set(sha256s))
+        found: list[StageResult] = []
+        for i in range(0, len(shas), 500):  # SQLite caps the number of bound parameters
+            part = shas[i:i + 500]
+            found += [_result(r) for r in self._rows(
+                f"SELECT * FROM results WHERE sha256 IN ({','.join('?' * len(part))})", part)]
+        return sorted(found, key=lambda r: (r.sha256, r.stage, r.version))
+
+    def search_results(self, text: str) -> list[StageResult]:
+        """Results whose stored JSON contains `text` verbatim: a cheap pre-filter, callers check the data."""
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return [_result(r) for r in self._rows("SELECT * FROM results WHERE data LIKE ? ESCAPE '\\' "
+                                               "ORDER BY sha256, stage, version", [f"%{escaped}%"])]
+
     def pending(self, stage: str, version: str, items: Iterable[Item]) -> list[Item]:
         """Those of `items` that have no stored result (nor error) for this stage and version."""
         done = {r[0] for r in self.db.execute("SELECT sha256 FROM results WHERE stage=? AND version=?",
@@ -465,6 +481,11 @@ class Case:
     def record(self, kind: str, key: str) -> Any | None:
         row = self.db.execute("SELECT data FROM records WHERE kind=? AND key=?", (kind, key)).fetchone()
         return None if row is None else json.loads(row[0])
+
+    def all_records(self) -> list[tuple[str, str, Any]]:
+        """Every (kind, key, data) record of every kind, sorted: for readers that take whatever stages stored."""
+        return [(k, key, json.loads(d)) for k, key, d in
+                self.db.execute("SELECT kind, key, data FROM records ORDER BY kind, key")]
 
     def records(self, kind: str) -> dict[str, Any]:
         return {k: json.loads(d) for k, d in

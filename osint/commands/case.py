@@ -129,8 +129,7 @@ def show(
         fail(str(exc))
     acqs = case.acquisitions(item.sha256)
     entries = [e for e in case.custody() if item.sha256 in str(e.inputs) or item.sha256 in str(e.outputs)]
-    results = case.db.execute("SELECT stage, version, error IS NULL FROM results WHERE sha256=? ORDER BY stage",
-                              (item.sha256,)).fetchall()
+    results = [(r.stage, r.version, r.error is None) for r in case.item_results([item.sha256])]
     if as_json:
         emit_json({"item": item.__dict__, "stored_at": str(case.object_path(item.sha256)),
                    "acquisitions": [a.__dict__ for a in acqs],

@@ -37,7 +37,7 @@ from osint.errors import CaseError, OsintError
 from osint.evidence.archive import Source, write_folder, write_zip
 from osint.evidence.custody import bundle_custody
 from osint.evidence.keys import EVIDENCE_LEAD, Signer
-from osint.evidence.select import PERSON_KIND, SHA_RE, Selection, all_records, shas_in
+from osint.evidence.select import PERSON_KIND, SHA_RE, Selection, shas_in
 
 RESULTS_FORMAT = "osint-evidence-results/1"
 CUSTODY_FILE = "custody/custody.jsonl"
@@ -259,11 +259,8 @@ def _about(markers: set[str]) -> Any:
 def _results(case: Case, keep: set[str], scrub: _Scrubber) -> tuple[list[dict[str, Any]], int]:
     """Every stored stage result of the kept items, scrubbed; each with the hash its custody entry logged."""
     out, redacted = [], 0
-    marks = ",".join("?" * len(keep))
-    rows = case.db.execute(f"SELECT sha256, stage, version, data, error, created_at FROM results "
-                           f"WHERE sha256 IN ({marks}) ORDER BY sha256, stage, version", tuple(sorted(keep)))
-    for sha, stage, version, data, error, created in rows:
-        value = None if data is None else json.loads(data)
+    for r in case.item_results(keep):
+        sha, stage, version, value, error, created = r.sha256, r.stage, r.version, r.data, r.error, r.created_at
         logged = hashlib.sha256(canonical({"data": value, "error": error})).hexdigest()
         clean = scrub(value)
         changed = clean != value or scrub(error) != error
@@ -276,7 +273,7 @@ def _results(case: Case, keep: set[str], scrub: _Scrubber) -> tuple[list[dict[st
 def _records(case: Case, keep: set[str], persons: tuple[str, ...], scrub: _Scrubber) -> list[dict[str, Any]]:
     """Records naming a kept item (reference photos, decisions) and the chosen persons' own, scrubbed."""
     out = []
-    for kind, key, data in all_records(case):
+    for kind, key, data in case.all_records():
         if not (keep & (shas_in(data) | shas_in(key)) or key in persons):
             continue
         clean = scrub(data)

@@ -49,18 +49,6 @@ def shas_in(obj: Any) -> set[str]:
     return {m for s in strings(obj) for m in SHA_RE.findall(s.lower())}
 
 
-def all_records(case: Case) -> list[tuple[str, str, Any]]:
-    """Every (kind, key, data) record of the case, sorted (read directly: stages own their kinds)."""
-    return [(k, key, json.loads(d)) for k, key, d in
-            case.db.execute("SELECT kind, key, data FROM records ORDER BY kind, key")]
-
-
-def _result_rows(case: Case, like: str) -> Iterator[tuple[str, Any]]:
-    for sha, data in case.db.execute("SELECT sha256, data FROM results WHERE data LIKE ? ORDER BY sha256",
-                                     (like,)):
-        yield sha, json.loads(data)
-
-
 def _items_by_sha(case: Case, shas: set[str]) -> list[Item]:
     known = {it.sha256: it for it in case.items(role=None)}
     return [known[s] for s in sorted(shas) if s in known]
@@ -87,11 +75,11 @@ def select_items(case: Case, *, prefixes: Sequence[str] = (), person: str | None
 
 def _by_person(case: Case, person: str) -> Selection:
     shas: set[str] = set()
-    quoted = json.dumps(person)[1:-1]
-    for sha, data in _result_rows(case, f'%"{quoted}"%'):
-        if person in strings(data):
-            shas.add(sha)
-    for _, key, data in all_records(case):
+    quoted = json.dumps(person, ensure_ascii=False)[1:-1]
+    for result in case.search_results(f'"{quoted}"'):
+        if person in strings(result.data):
+            shas.add(result.sha256)
+    for _, key, data in case.all_records():
         rejected = isinstance(data, dict) and data.get("decision") == "rejected"
         if not rejected and (key == person or person in strings(data)):
             shas |= shas_in(data) | shas_in(key)

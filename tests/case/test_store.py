@@ -132,3 +132,14 @@ def test_opening_a_case_spares_partial_files_of_a_live_process(case: Case) -> No
     dead.write_bytes(b"left by a killed run")
     Case.open(case.root).close()
     assert live.exists() and not dead.exists()
+
+
+def test_reading_results_and_records_across_stages(filled: Case) -> None:
+    shas = [it.sha256 for it in filled.items()]
+    filled.put_results("other", "v1", [(shas[0], {"person": "UA-0412 100%_x"}, None)], actor="a")
+    assert [(r.stage, r.data) for r in filled.item_results([shas[0]])] == \
+        [("demo", {"n": 1}), ("other", {"person": "UA-0412 100%_x"})]
+    assert [r.sha256 for r in filled.search_results("100%_x")] == [shas[0]]
+    assert filled.search_results("100%_y") == [] and filled.search_results("0%x") == []  # % and _ are literal
+    filled.put_record("person", "UA-0412", {"name": "Denys K."}, action="refs:add")
+    assert filled.all_records() == [("person", "UA-0412", {"name": "Denys K."})]
