@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,31 +54,57 @@ class InlineExecutor:
 
 
 class PoolExecutor:
-    """A local process pool with `workers` processes and a bounded number of tasks in flight."""
+    """A local process pool with `workers` processes and a bounded number of tasks in flight.
+
+    A hostile input can kill its worker process (a crash inside a decoder, the kernel's OOM killer), which
+    breaks the whole pool. Then a new pool takes over the rest, and the inputs that were in flight are retried
+    one at a time at the end: only an input that kills a worker on its own is reported as its error.
+    """
+
+    CRASHED = "the worker process died computing this input (a crash in a decoder or model, or out of memory)"
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or os.cpu_count() or 1
 
     def run(self, fn: Callable[[Any], Any], args: Sequence[Any]) -> Iterator[tuple[Any, Any, str | None]]:
-        with ProcessPoolExecutor(self.workers) as pool:
-            todo = iter(args)
-            running: dict[Future[tuple[Any, str | None]], Any] = {}
-            for arg in todo:
-                running[pool.submit(_call, fn, arg)] = arg
-                if len(running) >= self.workers * 4:
-                    break
-            while running:
+        suspects: list[Any] = []
+        todo = list(args)
+        while todo:
+            crashed, todo = yield from self._pass(fn, todo, self.workers)
+            suspects += crashed
+        for arg in suspects:
+            crashed, _ = yield from self._pass(fn, [arg], 1)
+            if crashed:
+                yield arg, None, self.CRASHED
+
+    @staticmethod
+    def _pass(fn: Callable[[Any], Any], args: list[Any],
+              workers: int) -> Generator[tuple[Any, Any, str | None], None, tuple[list[Any], list[Any]]]:
+        """Run `args` on one pool until done or broken; return (in flight when it broke, never submitted)."""
+        pool = ProcessPoolExecutor(workers)
+        todo = args[::-1]
+        running: dict[Future[tuple[Any, str | None]], Any] = {}
+        try:
+            while todo or running:
+                while todo and len(running) < workers * 4:
+                    arg = todo.pop()
+                    try:
+                        running[pool.submit(_call, fn, arg)] = arg
+                    except BrokenProcessPool:
+                        return [arg, *running.values()], todo[::-1]
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
                     arg = running.pop(fut)
                     try:
                         result, error = fut.result()
-                    except Exception as exc:  # noqa: BLE001 - a worker that died takes only its item down
+                    except BrokenProcessPool:
+                        return [arg, *running.values()], todo[::-1]
+                    except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be sent back
                         result, error = None, f"worker failed: {type(exc).__name__}: {exc}"
                     yield arg, result, error
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        running[pool.submit(_call, fn, nxt)] = nxt
+            return [], []
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def executor_for(workers: int | None) -> Executor:
@@ -130,20 +157,22 @@ def run_stage(case: Case, stage: str, version: str, compute: Compute, items: Ite
         where = getattr(executor, "where", None)
         return {**(details or {}), "computed_on": where} if where else details
 
-    for path, result, error in executor.run(compute, list(by_path)):
-        item = by_path[path]
-        data = to_plain(result)
-        if keep is not None and error is None:
-            data = keep(item, data)
-        batch.append((item.sha256, data, error))
-        if error:
-            run.errors[item.sha256] = error
-        else:
-            run.computed += 1
-        if on_item:
-            on_item(item, data, error)
-        if len(batch) >= chunk:
-            case.put_results(stage, version, batch, actor=actor, details=logged())
-            batch = []
-    case.put_results(stage, version, batch, actor=actor, details=logged())
+    try:
+        for path, result, error in executor.run(compute, list(by_path)):
+            item = by_path[path]
+            data = to_plain(result)
+            if keep is not None and error is None:
+                data = keep(item, data)
+            batch.append((item.sha256, data, error))
+            if error:
+                run.errors[item.sha256] = error
+            else:
+                run.computed += 1
+            if on_item:
+                on_item(item, data, error)
+            if len(batch) >= chunk:
+                case.put_results(stage, version, batch, actor=actor, details=logged())
+                batch = []
+    finally:  # interrupted or not, what was computed is kept
+        case.put_results(stage, version, batch, actor=actor, details=logged())
     return run

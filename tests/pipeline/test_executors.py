@@ -1,0 +1,49 @@
+"""The batch shape: one input that kills its worker process takes only itself down, and nothing is lost."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from osint.case import Case
+from osint.ingest import add_paths
+from osint.pipeline import InlineExecutor, PoolExecutor, run_stage
+from tests.conftest import make_photo
+
+MARK = b"KILL-MY-WORKER"
+
+
+def size_or_die(path: Path) -> dict[str, int]:
+    """A stage computation that dies like a crashing decoder on the marked file."""
+    data = path.read_bytes()
+    if MARK in data:
+        os._exit(3)
+    return {"size": len(data)}
+
+
+def test_a_worker_killed_by_one_input_costs_only_that_input(case: Case, tmp_path: Path) -> None:
+    for i in range(12):
+        make_photo(tmp_path / "in" / f"{i:02d}.jpg", seed=i, size=(64, 48))
+    bad = tmp_path / "in" / "05.jpg"
+    bad.write_bytes(bad.read_bytes() + MARK)  # still a valid JPEG: bytes after the end marker
+    add_paths(case, [tmp_path / "in"], collector="v")
+    bad_sha = next(a.sha256 for a in case.acquisitions() if a.original_path.endswith("05.jpg"))
+
+    run = run_stage(case, "size", "v1", size_or_die, case.items(), executor=PoolExecutor(2), chunk=4)
+
+    assert run.computed == 11 and list(run.errors) == [bad_sha]
+    assert "worker process died" in run.errors[bad_sha]
+    stored = {r.sha256: r for r in case.results("size", "v1")}
+    assert len(stored) == 12 and stored[bad_sha].error and all(
+        r.data == {"size": case.object_path(s).stat().st_size} for s, r in stored.items() if s != bad_sha)
+    assert case.verify().ok
+
+
+def test_pool_and_inline_store_the_same(case: Case, tmp_path: Path) -> None:
+    for i in range(6):
+        make_photo(tmp_path / "in" / f"{i}.jpg", seed=i, size=(64, 48))
+    add_paths(case, [tmp_path / "in"], collector="v")
+    run_stage(case, "size", "inline", size_or_die, case.items(), executor=InlineExecutor())
+    run_stage(case, "size", "pool", size_or_die, case.items(), executor=PoolExecutor(2))
+    assert {r.sha256: r.data for r in case.results("size", "inline")} == \
+        {r.sha256: r.data for r in case.results("size", "pool")}
