@@ -175,7 +175,10 @@ def _gps_time(date: Any, stamp: Any) -> str | None:
         base = datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=timezone.utc)
     except ValueError:
         return None
-    return (base + timedelta(hours=hms[0], minutes=hms[1], seconds=hms[2])).isoformat().replace("+00:00", "Z")
+    h, mi, sec = hms[0], hms[1], hms[2]
+    if not (0 <= h < 24 and 0 <= mi < 60 and 0 <= sec < 61):  # hostile or broken: no time, not a crash
+        return None
+    return (base + timedelta(hours=h, minutes=mi, seconds=sec)).isoformat().replace("+00:00", "Z")
 
 
 def _capture_time(dto: str | None, offset: str | None) -> str | None:

@@ -113,3 +113,9 @@ def test_files_without_exif_give_no_position(tmp_path):
     got = read_gps(make_photo(tmp_path / "plain.jpg"))
     assert got.lat is None and got.reader == "none" and got.uncertainty_m is None
     assert math.isfinite(len(got.reader_notes))
+
+
+def test_absurd_gps_time_gives_no_time_and_keeps_the_position(tmp_path):
+    got = read_gps(gps_photo(tmp_path / "hostile.jpg", gps_time=(1e12, 0.0, 0.0)))
+    assert got.gps_time is None
+    assert got.lat == pytest.approx(50.45)
