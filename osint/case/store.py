@@ -329,7 +329,11 @@ class Case:
         self._place_object(staged)
         now = utcnow()
         with self.transaction() as db:
-            new_item = db.execute("SELECT 1 FROM items WHERE sha256=?", (staged.sha256,)).fetchone() is None
+            known = db.execute("SELECT role FROM items WHERE sha256=?", (staged.sha256,)).fetchone()
+            new_item = known is None
+            role_from = known[0] if known and role == "collected" and known[0] != role else None
+            if role_from:  # bytes first added as a reference or landmark were now collected as evidence
+                db.execute("UPDATE items SET role=? WHERE sha256=?", (role, staged.sha256))
             if new_item:
                 db.execute(
                     "INSERT INTO items (sha256,size,media_type,format,mime,width,height,role,added_at,metadata,"
@@ -347,7 +351,8 @@ class Case:
                              outputs={"sha256": staged.sha256, "size": staged.size},
                              details={"collector": collector, "note": note, "role": role,
                                       "media_type": media_type, "format": format, "new_item": new_item,
-                                      "metadata_error": metadata_error})
+                                      "metadata_error": metadata_error,
+                                      **({"role_from": role_from} if role_from else {})})
         return new_item, new_acq
 
     # ---- reading items -------------------------------------------------------------------------------
@@ -529,12 +534,12 @@ class Case:
         problems = [Problem("custody", f"entry {p.seq}", p.reason) for p in check_chain(rows)]
         logged: set[str] = set()
         for _, raw, _ in rows:
-            try:
-                entry = json.loads(raw)
-            except ValueError:
+            try:  # a tampered row may be anything; check_chain has already reported it
+                entry = CustodyEntry.decode(raw)
+            except (ValueError, TypeError):
                 continue
-            if entry.get("action") == "add":
-                logged.add(str(entry.get("outputs", {}).get("sha256")))
+            if entry.action == "add" and isinstance(entry.outputs, dict):
+                logged.add(str(entry.outputs.get("sha256")))
         items = self.items(role=None)
         for i, item in enumerate(items):
             path = self.object_path(item.sha256)

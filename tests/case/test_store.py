@@ -143,3 +143,23 @@ def test_reading_results_and_records_across_stages(filled: Case) -> None:
     assert filled.search_results("100%_y") == [] and filled.search_results("0%x") == []  # % and _ are literal
     filled.put_record("person", "UA-0412", {"name": "Denys K."}, action="refs:add")
     assert filled.all_records() == [("person", "UA-0412", {"name": "Denys K."})]
+
+
+@pytest.mark.parametrize("garbage", ["1", '{"outputs": ["x"]}', "not json"])
+def test_verify_reports_a_garbage_custody_row_instead_of_crashing(filled: Case, garbage: str) -> None:
+    _raw(filled).execute("UPDATE custody SET entry=? WHERE seq=3", (garbage,))
+    problems = filled.verify().problems
+    assert problems[0].where == "entry 3"
+
+
+def test_evidence_first_added_as_a_landmark_becomes_collected(case: Case, tmp_path: Path) -> None:
+    photo = make_photo(tmp_path / "site.jpg", seed=5)
+    add_paths(case, [photo], collector="lead", role="landmark")
+    assert case.items() == []
+    copy = tmp_path / "channel" / "repost.jpg"
+    copy.parent.mkdir()
+    copy.write_bytes(photo.read_bytes())
+    outcome = add_paths(case, [copy], collector="volunteer").outcomes[0]
+    assert outcome.status == "new-source"
+    assert [it.role for it in case.items()] == ["collected"]
+    assert case.custody()[-1].details["role_from"] == "landmark"
