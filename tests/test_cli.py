@@ -147,3 +147,19 @@ def test_kill_9_mid_add_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) 
     assert not any((case / "tmp").iterdir())
     verify = subprocess.run([*cmd, "log", "verify", "-C", str(case)], capture_output=True, text=True)
     assert verify.returncode == 0 and "OK" in verify.stdout
+
+
+def test_file_names_are_never_read_as_markup(tmp_path: Path) -> None:
+    case = str(tmp_path / "case")
+    _run("init", case)
+    odd = tmp_path / "in" / "photo [red]b [bold]c.jpg"
+    odd.parent.mkdir()
+    odd.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    result = runner.invoke(app, ["add", str(odd.parent), "-C", case])
+    assert result.exit_code == 1
+    assert "photo [red]b [bold]c.jpg" in result.stderr.replace("\n", "")
+
+
+def test_missing_refs_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["match", "--refs", str(tmp_path / "nope"), str(tmp_path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output

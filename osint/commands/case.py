@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, JsonOption, emit_json, err, fail,
                                    file_error, open_case, out, progress, table)
@@ -71,7 +72,7 @@ def add(
             if outcome.status == "failed":
                 file_error(outcome.path, outcome.error or "failed")
             elif outcome.warning:
-                err.print(f"[yellow]warning:[/] {outcome.path}: {outcome.warning}", highlight=False)
+                err.print(f"[yellow]warning:[/] {escape(outcome.path)}: {escape(outcome.warning)}", highlight=False)
             advance(1, Path(outcome.path).name)
 
         summary = add_paths(case, paths, collector=collector, source_url=source_url, note=note,
@@ -82,7 +83,7 @@ def add(
     else:
         skipped = [o for o in summary.outcomes if o.status == "skipped"]
         for o in skipped[:20]:
-            err.print(f"skipped: {o.path}: {o.error}", highlight=False)
+            err.print(f"skipped: {o.path}: {o.error}", highlight=False, markup=False)
         if len(skipped) > 20:
             err.print(f"... and {len(skipped) - 20} more skipped", highlight=False)
         out.print(f"{counts['added']} added, {counts['new-source']} new sources of stored items, "
@@ -140,7 +141,7 @@ def show(
               f"{item.width}x{item.height}  role={item.role}")
     out.print(f"stored at {case.object_path(item.sha256)}", highlight=False)
     if item.metadata_error:
-        out.print(f"[yellow]metadata error:[/] {item.metadata_error}")
+        out.print(f"[yellow]metadata error:[/] {escape(item.metadata_error)}")
     table("acquisitions", ["when (UTC)", "collector", "source URL", "original path", "note"],
           [(a.acquired_at, a.collector, a.source_url, a.original_path, a.note) for a in acqs])
     meta = {k: v for k, v in item.metadata.items() if k != "exif"}

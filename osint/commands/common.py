@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -38,13 +39,13 @@ def open_case(path: Path | None):  # -> Case (imported lazily so `osint --help` 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     """Print `error: message` on stderr and exit."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
 def file_error(path: str, reason: str) -> None:
-    """The one line printed for an input that failed: the file, then why."""
-    err.print(f"[red]error:[/] {path}: {reason}", highlight=False, markup=True)
+    """The one line printed for an input that failed: the file, then why (names are never read as markup)."""
+    err.print(f"[red]error:[/] {escape(path)}: {escape(reason)}", highlight=False)
 
 
 def emit_json(data: Any) -> None:

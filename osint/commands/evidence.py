@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, JsonOption, emit_json, err, fail,
                                    open_case, out, progress, table)
@@ -184,7 +185,7 @@ def evidence_verify(
         colour = "green" if report.ok else "bold red"
         verdict = report.verdict()
         word, rest = verdict.split(":", 1)
-        out.print(f"[{colour}]{word}[/]:{rest}", highlight=False)
+        out.print(f"[{colour}]{word}[/]:{escape(rest)}", highlight=False)
         for failure in report.failures:
             out.print(f"  {failure}", highlight=False, markup=False)
         if report.ok and report.actors:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CaseOption, ClusterOption, JsonOption,
                                    WorkersOption, emit_json, err, fail, file_error, make_executor, open_case, out,
@@ -105,7 +106,7 @@ def refs_add(
     else:
         for p in result:
             if p.status == "ok":
-                out.print(f"[green]ok[/] {p.path}: face {p.face} used", highlight=False)
+                out.print(f"[green]ok[/] {escape(str(p.path))}: face {p.face} used", highlight=False)
             elif p.status == "several_faces":
                 faces = ", ".join(f"{f['index']} at {tuple(f['box'])}" for f in p.faces if f["status"] == "ok")
                 file_error(p.path, f"{len(p.faces)} faces ({faces}); choose one with --face N")
@@ -155,7 +156,7 @@ def refs_rm(person: str = typer.Argument(..., help="Person id to remove."),
 def match_cmd(
     paths: Optional[list[Path]] = typer.Argument(None, help="With --refs: collected files or folders to search "
                                                               "(no case needed). Without: the case's media."),
-    refs: Optional[Path] = typer.Option(None, "--refs", help="Folder of reference photos, one subfolder per "
+    refs: Optional[Path] = typer.Option(None, "--refs", exists=True, file_okay=False, help="Folder of reference photos, one subfolder per "
                                                              "person (named by the person id). Works outside a case."),
     model: Optional[str] = ModelOption,
     max_fmr: Optional[float] = MaxFmrOption,

@@ -116,6 +116,10 @@ def verify_bundle(path: Path | str, pubkey: bytes | None = None, trusted: Sequen
             return BundleReport(str(path), (Failure("refused", path.name, str(exc)),))
         except DamagedBundle as exc:
             return BundleReport(str(path), (Failure("structure", path.name, str(exc)),))
+        except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+            # well-formed JSON of the wrong shape (a list where an object belongs): a bad bundle, not a crash
+            return BundleReport(str(path), (Failure("structure", path.name,
+                                                    f"unexpected content: {type(exc).__name__}: {exc}"),))
 
 
 def _verify(reader: BagReader, pubkey: bytes | None, trusted: Sequence[str]) -> BundleReport:

@@ -166,3 +166,19 @@ def test_cli_verdict_and_exit_codes(world, bundle, tmp_path):
     bad = runner.invoke(app, ["evidence", "verify", str(bundle), "--pubkey", str(tmp_path / "lead.pub")])
     assert bad.exit_code == 1 and bad.stdout.startswith("INVALID: ")
     assert "payload: data/planted.html: file added" in bad.stdout
+
+
+@pytest.mark.parametrize("name, content", [("signer.json", "[]"), ("data/results.json", "[1, 2]")])
+def test_wrongly_shaped_json_is_invalid_not_a_crash(world, bundle, name, content):
+    (bundle / name).write_text(content)
+    _reseal(bundle)
+    report = verify_bundle(bundle)
+    assert not report.ok and report.failures
+
+
+def test_markup_in_a_bundle_name_is_printed_as_is(world, bundle, tmp_path):
+    odd = tmp_path / "evidence [/x] [bold]b"
+    shutil.copytree(bundle, odd)
+    (odd / "extra.txt").write_text("added")
+    res = runner.invoke(app, ["evidence", "verify", str(odd)])
+    assert res.exit_code == 1 and "Traceback" not in res.output
