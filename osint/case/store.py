@@ -397,7 +397,10 @@ class Case:
         if not dest.exists():
             dest.parent.mkdir(exist_ok=True)
             tmp = self._tmp_name()
-            tmp.write_bytes(data)
+            with open(tmp, "wb") as fh:  # fsynced like originals: `exists()` above trusts what is there
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
             os.replace(tmp, dest)
         return sha
 

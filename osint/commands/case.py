@@ -155,7 +155,7 @@ def show(
 @log_app.callback(invoke_without_command=True)
 def log(
     ctx: typer.Context,
-    limit: int = typer.Option(50, help="Show the newest N entries (0: all)."),
+    limit: int = typer.Option(50, min=0, help="Show the newest N entries (0: all)."),
     case_dir: Optional[Path] = CaseOption,
     as_json: bool = JsonOption,
 ) -> None:

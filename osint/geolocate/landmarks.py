@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from osint.errors import OsintError
+
 FEATURE_VERSION = "rootsift-640-1000-v1"
 MAX_SIDE = 640          # photos are shrunk to this longer side before feature extraction (pixels)
 MAX_FEATURES = 1000     # strongest SIFT keypoints kept per photo
@@ -137,7 +139,8 @@ class LandmarkIndex:
         all_desc = [f.descriptors for f in features if len(f.descriptors)]
         total = sum(len(d) for d in all_desc)
         if not total:
-            raise ValueError("the landmark gallery has no usable features")
+            raise OsintError("the landmark gallery has no usable features (flat or tiny photos?): add photos "
+                             "that show the structure with texture and detail")
         k = words or int(min(4096, max(64, total // 40)))
         pick = np.concatenate(all_desc)[rng.choice(total, min(sample, total), replace=False)].astype(np.float32)
         k = min(k, len(pick))

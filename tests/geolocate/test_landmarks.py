@@ -7,6 +7,7 @@ import csv
 import numpy as np
 import pytest
 
+from osint.errors import OsintError
 from osint.geolocate import (MIN_INLIERS, Features, GalleryEntry, LandmarkIndex, extract_features, gallery_hash,
                              verify)
 
@@ -88,5 +89,5 @@ def test_real_landmarks_small_gallery(shared_data):
 
 
 def test_empty_gallery_is_an_error():
-    with pytest.raises(ValueError, match="no usable features"):
+    with pytest.raises(OsintError, match="no usable features"):
         LandmarkIndex.build([], [])
