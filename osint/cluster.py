@@ -25,7 +25,7 @@ from typing import Any
 
 from osint import __version__
 from osint.errors import OsintError
-from osint.pipeline import _call
+from osint.pipeline import _call, transient_error
 
 Outcome = tuple[Any, str | None]
 
@@ -144,7 +144,7 @@ class DaskExecutor:
                         with open(arg, "rb") as fh:
                             shipped += os.fstat(fh.fileno()).st_size if self.ship_bytes else 0
                     except OSError as exc:
-                        unreadable.append((arg, None, f"{type(exc).__name__}: {exc}"))
+                        unreadable.append((arg, None, transient_error(exc)))
                         continue
                     batch.append(arg)
                     if len(batch) >= size or shipped >= MAX_SHIPPED_BYTES:

@@ -33,12 +33,23 @@ class Executor(Protocol):
     def run(self, fn: Callable[[Any], Any], args: Sequence[Any]) -> Iterator[tuple[Any, Any, str | None]]: ...
 
 
+TRANSIENT = "not stored, retried on the next run: "
+
+
+def transient_error(exc: OSError) -> str:
+    """The error text for a failure of the machine, not of the input (an original on a share that went away):
+    reported, but never stored as the item's result, so the next run tries again."""
+    return f"{TRANSIENT}{type(exc).__name__}: {exc}"
+
+
 def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
     """Run one computation, turning any failure into an error text (a damaged input is data, not a crash)."""
     try:
         return fn(arg), None
     except OsintError as exc:
         return None, str(exc)
+    except OSError as exc:  # stored originals were proven readable at ingest: this is the machine's problem
+        return None, transient_error(exc)
     except MemoryError:
         return None, "ran out of memory on this input"
     except Exception as exc:  # noqa: BLE001 - one bad input must not stop a batch of thousands
@@ -163,11 +174,12 @@ def run_stage(case: Case, stage: str, version: str, compute: Compute, items: Ite
             data = to_plain(result)
             if keep is not None and error is None:
                 data = keep(item, data)
-            batch.append((item.sha256, data, error))
             if error:
                 run.errors[item.sha256] = error
             else:
                 run.computed += 1
+            if not (error and error.startswith(TRANSIENT)):
+                batch.append((item.sha256, data, error))
             if on_item:
                 on_item(item, data, error)
             if len(batch) >= chunk:

@@ -47,3 +47,17 @@ def test_pool_and_inline_store_the_same(case: Case, tmp_path: Path) -> None:
     run_stage(case, "size", "pool", size_or_die, case.items(), executor=PoolExecutor(2))
     assert {r.sha256: r.data for r in case.results("size", "inline")} == \
         {r.sha256: r.data for r in case.results("size", "pool")}
+
+
+def test_an_unreadable_original_is_reported_but_not_cached(case: Case, tmp_path: Path) -> None:
+    for i in range(3):
+        make_photo(tmp_path / "in" / f"{i}.jpg", seed=i, size=(64, 48))
+    add_paths(case, [tmp_path / "in"], collector="v")
+    gone = case.items()[1].sha256
+    hidden = case.object_path(gone).rename(tmp_path / "away")  # a share that went away for a moment
+    run = run_stage(case, "size", "v1", size_or_die, case.items())
+    assert list(run.errors) == [gone] and "retried on the next run" in run.errors[gone]
+    assert {r.sha256 for r in case.results("size", "v1")} == {it.sha256 for it in case.items()} - {gone}
+    hidden.rename(case.object_path(gone))
+    again = run_stage(case, "size", "v1", size_or_die, case.items())
+    assert (again.computed, again.cached, again.errors) == (1, 2, {})
