@@ -113,7 +113,7 @@ def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", no
         if not head:
             return AddOutcome(original, "failed", size=0, error="empty file (0 bytes)")
         sniff(head)
-        staged = case.stage_file(path)
+        staged = case.stage_file(path, head_bytes=HEAD_BYTES)
     except OSError as exc:
         return AddOutcome(original, "failed", error=_os_reason(exc))
     except UnsupportedMedia as exc:

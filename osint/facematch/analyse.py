@@ -183,10 +183,9 @@ def _encode_into(rgb: np.ndarray, det: Detection, settings: FaceSettings,
 
 def analyse_file(path: Path | str, settings: FaceSettings = FaceSettings()) -> MediaFaces:
     """Faces of the photo or video at `path`. Raises UnsupportedMedia / CorruptMedia for bad input."""
-    from osint.media import HEAD_BYTES, load_image, sample_frames, sniff
+    from osint.media import load_image, sample_frames, sniff_file
 
-    with open(path, "rb") as fh:
-        kind = sniff(fh.read(HEAD_BYTES))
+    kind = sniff_file(path)
     if kind.media_type == "image":
         frames: Iterable[tuple[float | None, int | None, bool, np.ndarray]] = [(None, None, False, load_image(path))]
     else:

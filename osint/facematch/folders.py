@@ -35,15 +35,14 @@ def media_files(paths: Iterable[Path | str], errors: list[tuple[str, str]]) -> I
     appended to `errors`, files that are plainly not media (and not named like media) are skipped."""
     from osint.errors import UnsupportedMedia
     from osint.ingest import MEDIA_SUFFIXES, walk
-    from osint.media import HEAD_BYTES, sniff
+    from osint.media import sniff_file
 
     for path, problem in walk(paths):
         if problem:
             errors.append((str(path), problem))
             continue
         try:
-            with open(path, "rb") as fh:
-                sniff(fh.read(HEAD_BYTES))
+            sniff_file(path)
         except OSError as exc:
             errors.append((str(path), exc.strerror or str(exc)))
             continue

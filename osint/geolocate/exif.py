@@ -256,9 +256,9 @@ def _exifread_tags(path: Path) -> dict[str, Any]:
 def _pillow_tags(path: Path) -> tuple[dict[str, Any], str]:
     from PIL import Image
 
-    with open(path, "rb") as fh:
-        head = fh.read(32)
-    if head[4:8] == b"ftyp":
+    from osint.media import sniff_file
+
+    if sniff_file(path).format == "heif":
         import pillow_heif
 
         heif = pillow_heif.open_heif(str(path))

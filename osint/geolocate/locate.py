@@ -87,11 +87,10 @@ def locate_file(options: LocateOptions, path: Path | str) -> Geolocation:
     """Run every requested method on one photo. A method that cannot answer adds a note; only a file that
     cannot be read or is not a photo raises (OSError, UnsupportedMedia)."""
     from osint.errors import UnsupportedMedia
-    from osint.media import HEAD_BYTES, sniff
+    from osint.media import sniff_file
 
     path = Path(path)
-    with open(path, "rb") as fh:  # a missing or unreadable file is an error for this item, not "no GPS"
-        kind = sniff(fh.read(HEAD_BYTES))
+    kind = sniff_file(path)  # a missing or unreadable file is an error for this item, not "no GPS"
     if kind.media_type != "image":
         raise UnsupportedMedia(f"{kind.format} is a video; geolocation reads photos (or keyframes saved as photos)")
     notes: list[str] = []

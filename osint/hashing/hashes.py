@@ -137,10 +137,9 @@ def hash_file(path: Path | str) -> MediaHashes:
 
     Raises `UnsupportedMedia` for files that are neither, `CorruptMedia` for damaged ones.
     """
-    from osint.media import HEAD_BYTES, load_image, sample_frames, sniff
+    from osint.media import load_image, sample_frames, sniff_file
 
-    with open(path, "rb") as fh:
-        kind = sniff(fh.read(HEAD_BYTES))
+    kind = sniff_file(path)
     if kind.media_type == "image":
         return MediaHashes("image", hash_picture(load_image(path, max_side=DECODE_SIDE)))
     if kind.media_type == "video":

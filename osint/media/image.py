@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from osint.errors import CorruptMedia, UnsupportedMedia
-from osint.media.sniff import HEAD_BYTES, sniff
+from osint.media.sniff import sniff_file
 
 
 def load_image(path: Path | str, max_side: int | None = None) -> np.ndarray:
@@ -20,8 +20,7 @@ def load_image(path: Path | str, max_side: int | None = None) -> np.ndarray:
     from PIL import Image, ImageOps
 
     path = Path(path)
-    with open(path, "rb") as fh:
-        kind = sniff(fh.read(HEAD_BYTES))
+    kind = sniff_file(path)
     if kind.media_type != "image":
         raise UnsupportedMedia(f"{kind.format} is a video, not a photo")
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 from osint.errors import CorruptMedia, UnsupportedMedia
 from osint.media.exif_check import exif_anomalies
-from osint.media.sniff import HEAD_BYTES, MediaKind, sniff
+from osint.media.sniff import MediaKind, sniff_file
 
 MAX_TAGS = 2000          # hostile EXIF can declare millions of entries; we keep at most this many
 MAX_TAG_CHARS = 512      # and at most this many characters of each value
@@ -45,8 +45,7 @@ def probe(path: Path, kind: MediaKind | None = None) -> Probe:
     Raises `UnsupportedMedia` for files that are not media and `CorruptMedia` for damaged ones.
     """
     if kind is None:
-        with open(path, "rb") as fh:
-            kind = sniff(fh.read(HEAD_BYTES))
+        kind = sniff_file(path)
     if kind.media_type == "image":
         return _probe_image(path, kind)
     return _probe_video(path, kind)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from osint.errors import UnsupportedMedia
 
@@ -55,6 +56,12 @@ def sniff(head: bytes) -> MediaKind:
     if head[4:8] in _QT_ATOMS:
         return MediaKind("video", "mov", "video/quicktime")
     raise UnsupportedMedia(f"not a photo or video ({_describe(head)})")
+
+
+def sniff_file(path: Path | str) -> MediaKind:
+    """Classify the file at `path` from its first bytes (OSError if it cannot be read)."""
+    with open(path, "rb") as fh:
+        return sniff(fh.read(HEAD_BYTES))
 
 
 def _describe(head: bytes) -> str:
