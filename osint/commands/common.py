@@ -97,8 +97,12 @@ def make_executor(workers: int | None, cluster: str | None):  # -> osint.pipelin
 
         from osint.cluster import DaskExecutor
 
+        ship = os.environ.get("OSINT_SHIP_BYTES") == "1"
+        err.print(f"note: the collected media leave this machine: the Dask cluster at {escape(cluster)} reads "
+                  f"them {'as bytes sent from here' if ship else 'from shared storage'} (--cluster / OSINT_CLUSTER)",
+                  highlight=False)
         try:
-            executor = DaskExecutor(cluster, ship_bytes=os.environ.get("OSINT_SHIP_BYTES") == "1")
+            executor = DaskExecutor(cluster, ship_bytes=ship)
             executor.check()
         except OsintError as exc:
             fail(str(exc))
