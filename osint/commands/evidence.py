@@ -155,7 +155,7 @@ def evidence_verify(
     bundle: Path = typer.Argument(..., help="Bundle folder or .zip (read in place; nothing is extracted)."),
     pubkey: Optional[Path] = typer.Option(None, "--pubkey", help="PEM public key of the signer you trust "
                                                                  "(from `osint keys export-public`)."),
-    trust: list[str] = typer.Option([], "--trust", help="A trusted signer fingerprint (16+ hex digits) instead "
+    trust: list[str] = typer.Option([], "--trust", help="A trusted signer fingerprint (32+ hex digits; the whole one is best) instead "
                                                         "of --pubkey; repeatable."),
     max_size: int = typer.Option(64 << 30, "--max-size", help="Refuse bundles that decompress past this many "
                                                               "bytes (zip-bomb guard)."),

@@ -66,6 +66,7 @@ def read_bundle_custody(data: bytes) -> BundleCustody:
             continue
         if not isinstance(obj, dict):
             problems.append((where, "not a custody entry"))
+            prev, expected = "?", expected + 1
             continue
         if obj.get("withheld") is True:
             seq, link, digest = obj.get("seq"), obj.get("prev"), obj.get("hash")

@@ -27,6 +27,8 @@ REQUIRED_TAGS = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", CUSTODY_FIL
 LINE = re.compile(r"^([0-9a-fA-F]{64})\s+(\S.*)$")
 
 
+MIN_TRUST_HEX = 32  # a trusted fingerprint given by prefix must pin at least 128 bits of the key's SHA-256
+
 @dataclass(frozen=True)
 class Failure:
     """One thing that failed: `what` is payload, tag file, structure, signature, signer, custody or refused."""
@@ -101,7 +103,7 @@ def _bag_info(text: bytes) -> dict[str, str]:
 def verify_bundle(path: Path | str, pubkey: bytes | None = None, trusted: Sequence[str] = (),
                   max_bytes: int = MAX_TOTAL_BYTES) -> BundleReport:
     """Check the bundle at `path` (folder or zip). `pubkey`: raw Ed25519 key the signer must hold;
-    `trusted`: fingerprints (or prefixes of 16+ hex digits) accepted instead. Never raises for a bad bundle."""
+    `trusted`: fingerprints (or prefixes of MIN_TRUST_HEX+ hex digits) accepted instead. Never raises for a bad bundle."""
     path = Path(path)
     try:
         reader = BagReader(path, max_total=max_bytes)
@@ -213,7 +215,7 @@ def _check_signature(reader: BagReader, names: set[str], pubkey: bytes | None, t
                                                             f"not by the key you trust ({fingerprint(pubkey)})"))
     elif trusted and bag_key:
         fp = normalise_fingerprint(fingerprint(bag_key))
-        out["signer_trusted"] = any(len(normalise_fingerprint(t)) >= 16 and fp.startswith(normalise_fingerprint(t))
+        out["signer_trusted"] = any(len(normalise_fingerprint(t)) >= MIN_TRUST_HEX and fp.startswith(normalise_fingerprint(t))
                                     for t in trusted)
         if not out["signer_trusted"]:
             failures.append(Failure("signer", "signer.pem", f"key {fingerprint(bag_key)} is not among the trusted "

@@ -56,7 +56,7 @@ def test_intact_bundle_verifies(world, bundle):
     assert report.signer_trusted is True and report.files_hashed >= 10
     untrusted = verify_bundle(bundle)
     assert untrusted.ok and untrusted.signer_trusted is None and "NOT authenticated" in untrusted.verdict()
-    assert verify_bundle(bundle, trusted=[world.lead.info.fingerprint[:19]]).signer_trusted is True
+    assert verify_bundle(bundle, trusted=[world.lead.info.fingerprint[:39]]).signer_trusted is True  # 32 hex
 
 
 def test_byte_flipped_in_original(world, bundle):
@@ -182,3 +182,19 @@ def test_markup_in_a_bundle_name_is_printed_as_is(world, bundle, tmp_path):
     (odd / "extra.txt").write_text("added")
     res = runner.invoke(app, ["evidence", "verify", str(odd)])
     assert res.exit_code == 1 and "Traceback" not in res.output
+
+
+def test_a_short_fingerprint_prefix_is_not_trusted(world, bundle):
+    fp = world.lead.info.fingerprint.replace(" ", "")
+    assert verify_bundle(bundle, trusted=[fp[:32]]).ok
+    assert not verify_bundle(bundle, trusted=[fp[:16]]).ok
+
+
+def test_one_non_entry_line_breaks_only_itself(world, bundle):
+    lines = _custody_lines(bundle)
+    lines[1] = b"[1, 2]\n"
+    (bundle / "custody" / "custody.jsonl").write_bytes(b"".join(lines))
+    _reseal(bundle)
+    custody = [f for f in verify_bundle(bundle).failures if f.what == "custody"]
+    assert custody[0].where == "custody line 2"
+    assert not any("link" in f.reason or "should be" in f.reason for f in custody), custody  # no cascade
