@@ -121,7 +121,11 @@ class BagReader:
         if path.is_dir():
             self.entries = self._scan_folder(path)
         elif path.is_file():
-            self.entries = self._scan_zip(path, max_total, max_ratio)
+            try:
+                self.entries = self._scan_zip(path, max_total, max_ratio)
+            except BaseException:  # a refused zip is closed at once, not left open to the garbage collector
+                self.close()
+                raise
         else:
             raise DamagedBundle(f"{path}: no such bundle (expected a folder or a .zip)")
 

@@ -19,6 +19,8 @@ The payload depends only on the items and the case's stored analysis, so exporti
 gives byte-identical manifest-sha256.txt. Privacy: hashes, paths and URLs of items not in the bundle and
 ids of other persons are replaced by "[withheld]" in results and records (such results are marked
 `redacted`); custody entries not about the bundled items are reduced to anchors (see custody.py).
+Limit: a custody entry about a bundled item is kept whole, so one that also names other items (a batch
+analysis run, an earlier export) carries their SHA-256s: hashes only, never their paths, URLs or content.
 """
 
 from __future__ import annotations
