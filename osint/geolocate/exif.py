@@ -7,11 +7,8 @@ answered. Values are ExifTool's numeric conventions: signed decimal degrees, met
 
 from __future__ import annotations
 
-import logging
 import math
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -238,7 +235,9 @@ def _clock_flags(flags: list[str], gps_time: str | None, capture: str | None, of
 def _exifread_tags(path: Path) -> dict[str, Any]:
     import exifread
 
-    with _quiet("exifread"), open(path, "rb") as fh:
+    from osint.media import captured_log
+
+    with captured_log("exifread"), open(path, "rb") as fh:
         tags = exifread.process_file(fh, details=False, extract_thumbnail=False)
     out: dict[str, Any] = {}
     for key, name in _EXIFREAD_NAMES.items():
@@ -319,15 +318,3 @@ def _show(value: Any) -> str:
     if isinstance(value, list):
         return " ".join(f"{v:.10g}" for v in value)
     return str(value)[:200]
-
-
-@contextmanager
-def _quiet(name: str) -> Iterator[None]:
-    """Silence one library logger for the duration (exifread logs every oddity as a warning)."""
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,7 +124,7 @@ def read_exif(path: Path) -> tuple[dict[str, str], str | None]:
     """
     import exifread
 
-    with _captured_log("exifread") as warnings_seen:
+    with captured_log("exifread") as warnings_seen:
         try:
             with open(path, "rb") as fh:
                 tags = exifread.process_file(fh, details=False, extract_thumbnail=False)
@@ -146,24 +147,28 @@ def read_exif(path: Path) -> tuple[dict[str, str], str | None]:
 
 
 @contextmanager
-def _captured_log(name: str) -> Iterator[list[str]]:
-    """Collect a library logger's warnings into a list for the duration, instead of printing them."""
-    seen: list[str] = []
+def captured_log(name: str) -> Iterator[list[str]]:
+    """Collect a library logger's warnings from this thread into a list, instead of letting them print.
 
-    class _Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.levelno >= logging.WARNING:
-                seen.append(record.getMessage()[:120])
+    A filter (not a level or `propagate` change) that drops only this thread's records, so concurrent
+    callers in other threads neither lose their own messages nor leave the logger altered.
+    """
+    seen: list[str] = []
+    me = threading.get_ident()
+
+    def keep(record: logging.LogRecord) -> bool:
+        if record.thread != me:
+            return True
+        if record.levelno >= logging.WARNING:
+            seen.append(record.getMessage()[:120])
+        return False
 
     logger = logging.getLogger(name)
-    handler, propagate = _Keep(), logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
+    logger.addFilter(keep)
     try:
         yield seen
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+        logger.removeFilter(keep)
 
 
 def _probe_video(path: Path, kind: MediaKind) -> Probe:
@@ -194,4 +199,4 @@ def _short(exc: BaseException) -> str:
     return text[:200]
 
 
-__all__ = ["Probe", "probe", "read_exif", "CorruptMedia", "UnsupportedMedia"]
+__all__ = ["Probe", "captured_log", "probe", "read_exif", "CorruptMedia", "UnsupportedMedia"]
