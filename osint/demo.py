@@ -226,7 +226,7 @@ def _hash(case: Any) -> str:
 
 
 def _faces(case: Any, inputs: dict[str, Path], state: dict[str, Any]) -> str:
-    from osint.facematch import FaceSettings, add_references, case_faces, match, reference_faces, scan_case
+    from osint.facematch import FaceSettings, add_references, case_matches, scan_case
 
     settings = FaceSettings()
     for person, name, photo in ((PERSON, PERSON_NAME, inputs["reference"]),
@@ -236,11 +236,10 @@ def _faces(case: Any, inputs: dict[str, Path], state: dict[str, Any]) -> str:
             raise DemoError(f"the reference photo of {person} gave no usable face "
                             f"({refs[0].status if refs else 'nothing'})")
     scan_case(case, settings, case.items())
-    ref_set, owners = reference_faces(case, settings)
-    faces = case_faces(case, settings)
-    found = match(faces, ref_set, owners)
-    state["leads"] = sorted({c.face.item for c in found} | {f.item for f in ref_set.faces})
-    return f"{len(faces)} faces encoded in collected items; {len(found)} candidate(s) for review"
+    matched = case_matches(case, settings)
+    state["leads"] = sorted({c.face.item for c in matched.candidates} | {f.item for f in matched.refs.faces})
+    return (f"{len(matched.faces)} faces encoded in collected items; {len(matched.candidates)} candidate(s) "
+            "for review")
 
 
 def _geolocate(case: Any, inputs: dict[str, Path]) -> str:

@@ -178,8 +178,7 @@ def match_cmd(
     human review, never an identification. Faces are found once and cached; re-matching after adding a
     reference touches no image.
     """
-    from osint.facematch import describe, match, match_folders, reference_faces
-    from osint.facematch.faceset import case_faces
+    from osint.facematch import case_matches, describe, match_folders
 
     settings = _settings(detector, min_face, every)
     model = _model(model)
@@ -204,12 +203,10 @@ def match_cmd(
         case = open_case(case_dir)
         run = _scan(case, settings, None, executor)
         errors = len(run.errors)
-        ref_set, owners = reference_faces(case, settings)
-        if not owners:
+        matched = case_matches(case, settings, model=model, max_fmr=max_fmr, top=top)
+        if not matched.owners:
             fail("no usable reference photos in this case: add some with `osint refs add PERSON PHOTOS`")
-        found = case_faces(case, settings)
-        candidates, scope = match(found, ref_set, owners, model=model, max_fmr=max_fmr, top=top), \
-            f"{len(found.items)} items, {len(found)} faces"
+        candidates, scope = matched.candidates, f"{len(matched.faces.items)} items, {len(matched.faces)} faces"
         names = {p: r["name"] for p, r in case.records("person").items()}
     _print_candidates(candidates, names, as_json, as_csv, describe(model, max_fmr), scope)
     raise typer.Exit(EXIT_SOME_FAILED if errors else EXIT_OK)
@@ -331,8 +328,7 @@ def faces_cluster(
     Each group has a representative face (closest to the others on average) and its members, with item
     and video time. A group spanning several items is a lead even without a reference photo.
     """
-    from osint.facematch import cluster
-    from osint.facematch.faceset import case_faces
+    from osint.facematch import case_faces, cluster
 
     case = open_case(case_dir)
     settings = _settings(detector, None, every)

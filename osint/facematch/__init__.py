@@ -14,13 +14,14 @@ from osint.facematch.detect import DETECTORS, Detection, detect
 from osint.facematch.encode import ENCODERS, encode
 from osint.facematch.faceset import FaceRef, FaceSet, case_faces, from_result
 from osint.facematch.folders import FolderMatch, match_folders
-from osint.facematch.gallery import (Person, RefPhoto, add_references, persons, reference_faces,
-                                     remove_person)
+from osint.facematch.gallery import (CaseMatches, Person, RefPhoto, add_references, case_matches, persons,
+                                     reference_faces, remove_person)
 from osint.facematch.match import REVIEW, Candidate, default_model, describe, match
 
-__all__ = ["DETECTORS", "ENCODERS", "MIN_ENCODE_PX", "REVIEW", "STAGE", "Calibration", "Candidate", "Detection",
-           "FaceRef", "FaceSet", "FaceSettings", "FolderMatch", "FoundFace", "FrameInfo", "Group", "MediaFaces",
-           "Person", "RefPhoto", "add_references", "analyse_file", "calibration", "case_faces", "cluster",
+__all__ = ["DETECTORS", "ENCODERS", "MIN_ENCODE_PX", "REVIEW", "STAGE", "Calibration", "Candidate", "CaseMatches",
+           "Detection", "FaceRef", "FaceSet", "FaceSettings", "FolderMatch", "FoundFace", "FrameInfo", "Group",
+           "MediaFaces", "Person", "RefPhoto", "add_references", "analyse_file", "calibration", "case_faces",
+           "case_matches", "cluster",
            "default_model", "describe", "detect", "distances", "encode", "faces_in_frame", "from_result",
            "fusion_scales", "match", "match_folders", "persons", "reference_faces", "remove_person", "scan_case",
            "shipped"]

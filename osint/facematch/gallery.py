@@ -17,7 +17,8 @@ import numpy as np
 
 from osint.facematch.analyse import STAGE, FaceSettings, scan_case
 from osint.facematch.detect import iou
-from osint.facematch.faceset import FaceSet, concat, from_result
+from osint.facematch.faceset import FaceSet, case_faces, concat, from_result
+from osint.facematch.match import Candidate, match
 
 PERSON, PHOTO = "person", "reference_photo"
 
@@ -157,3 +158,22 @@ def reference_faces(case: Any, settings: FaceSettings) -> tuple[FaceSet, list[st
             sets.append(fs.take(rows))
             owners.append(rec["person"])
     return concat(sets, settings.models), owners
+
+
+@dataclass(frozen=True)
+class CaseMatches:
+    """Every collected face of a case against every reference: the candidates and what they were drawn from."""
+
+    candidates: list[Candidate]
+    faces: FaceSet
+    refs: FaceSet
+    owners: list[str]
+
+
+def case_matches(case: Any, settings: FaceSettings, *, model: str | None = None, max_fmr: float | None = None,
+                 top: int = 3) -> CaseMatches:
+    """Rank reference persons for every face in the case's cached results (numpy only: no collected image is
+    decoded, so adding one reference re-matches a whole case in seconds)."""
+    refs, owners = reference_faces(case, settings)
+    faces = case_faces(case, settings)
+    return CaseMatches(match(faces, refs, owners, model=model, max_fmr=max_fmr, top=top), faces, refs, owners)

@@ -68,7 +68,7 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
     """Reference persons and every found face within the face matching stage's threshold of one of them
     (with `only`, that one person and their candidates)."""
     try:
-        from osint.facematch import FaceSettings, calibration, case_faces, describe, match, persons, reference_faces
+        from osint.facematch import FaceSettings, calibration, case_matches, describe, persons
     except ImportError:
         notes.append("face matching is not available in this installation: no match candidates shown")
         return [], []
@@ -77,9 +77,9 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
     if not people:
         notes.append("no reference persons in this case (`osint refs add`): no match candidates")
         return [], []
-    refs, owners = reference_faces(case, settings)
-    faces = case_faces(case, settings)
-    found = [c for c in match(faces, refs, owners) if only is None or c.person == only]
+    matched = case_matches(case, settings)
+    refs, owners, faces = matched.refs, matched.owners, matched.faces
+    found = [c for c in matched.candidates if only is None or c.person == only]
     if not len(faces):
         notes.append("no analysed faces in collected items (`osint match` runs face detection first)")
     shown = [Person(p.id, p.name, tuple(k for f, o in zip(refs.faces, owners) if o == p.id
