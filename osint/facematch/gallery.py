@@ -133,15 +133,16 @@ def remove_person(case: Any, person: str, actor: str | None = None) -> int:
     return removed
 
 
-def reference_faces(case: Any, settings: FaceSettings) -> tuple[FaceSet, list[str]]:
+def reference_faces(case: Any, settings: FaceSettings, *, analyse: bool = True) -> tuple[FaceSet, list[str]]:
     """The chosen face of every usable reference photo, with the person id of each row.
 
     Photos chosen under other settings are re-found by box overlap (IoU >= 0.5) in this version's results;
-    photos not yet analysed with these settings are analysed first."""
+    photos not yet analysed with these settings are analysed first (with `analyse=False`, left out, so a
+    reader such as the report never writes to the case)."""
     recs = [r for r in case.records(PHOTO).values() if r["status"] == "ok"]
     version = settings.version()
     missing = [case.item(r["sha256"]) for r in recs if case.result(r["sha256"], STAGE, version) is None]
-    if missing:
+    if missing and analyse:
         scan_case(case, settings, missing)
     sets, owners = [], []
     for rec in recs:
@@ -171,9 +172,9 @@ class CaseMatches:
 
 
 def case_matches(case: Any, settings: FaceSettings, *, model: str | None = None, max_fmr: float | None = None,
-                 top: int = 3) -> CaseMatches:
+                 top: int = 3, analyse: bool = True) -> CaseMatches:
     """Rank reference persons for every face in the case's cached results (numpy only: no collected image is
-    decoded, so adding one reference re-matches a whole case in seconds)."""
-    refs, owners = reference_faces(case, settings)
+    decoded, so adding one reference re-matches a whole case in seconds). `analyse`: as in reference_faces."""
+    refs, owners = reference_faces(case, settings, analyse=analyse)
     faces = case_faces(case, settings)
     return CaseMatches(match(faces, refs, owners, model=model, max_fmr=max_fmr, top=top), faces, refs, owners)

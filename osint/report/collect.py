@@ -77,11 +77,13 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
     if not people:
         notes.append("no reference persons in this case (`osint refs add`): no match candidates")
         return [], []
-    matched = case_matches(case, settings)
+    matched = case_matches(case, settings, analyse=False)  # the report reads the case, never writes it
     refs, owners, faces = matched.refs, matched.owners, matched.faces
     found = [c for c in matched.candidates if only is None or c.person == only]
     if not len(faces):
         notes.append("no analysed faces in collected items (`osint match` runs face detection first)")
+    if not owners:
+        notes.append("no reference photo analysed with the default face settings: run `osint match` first")
     shown = [Person(p.id, p.name, tuple(k for f, o in zip(refs.faces, owners) if o == p.id
                                         if (k := _derived(case, f.crop, images))), _about(p)) for p in people]
     meaning = {(m, f): describe(m, f) for m, f in {(c.model, c.max_fmr) for c in found}}
