@@ -48,6 +48,14 @@ def file_error(path: str, reason: str) -> None:
     err.print(f"[red]error:[/] {escape(path)}: {escape(reason)}", highlight=False)
 
 
+def fmr_text(fmr: float | None, bound: bool = False) -> str:
+    """A false-match rate for people: a percentage, scientific notation when tiny, "<" when it is only an
+    upper bound (no impostor in calibration scored that close)."""
+    if fmr is None:
+        return "not measured"
+    return ("<" if bound else "") + (f"{fmr:.2%}" if fmr >= 0.0001 else f"{fmr:.1e}")
+
+
 def emit_json(data: Any) -> None:
     """Write JSON to stdout (no colour, no wrapping), for scripts."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -11,8 +11,8 @@ import typer
 from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CaseOption, ClusterOption, JsonOption,
-                                   WorkersOption, emit_json, err, fail, file_error, make_executor, open_case, out,
-                                   progress, table)
+                                   WorkersOption, emit_json, err, fail, file_error, fmr_text, make_executor, open_case,
+                                   out, progress, table)
 
 refs_app = typer.Typer(help="Reference persons (missing children) and their photos, kept in the case.",
                        no_args_is_help=True)
@@ -233,11 +233,6 @@ def _candidate_row(c: Any, names: dict[str, str]) -> dict[str, Any]:
             "low_quality": c.low_quality, "status": "candidate for human review"}
 
 
-def _fmr_text(fmr: float, bound: bool) -> str:
-    """FMR for people: a percentage, or scientific notation when tiny; "<" when no impostor scored closer."""
-    return ("<" if bound else "") + (f"{fmr:.2%}" if fmr >= 0.0001 else f"{fmr:.1e}")
-
-
 def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: bool, as_csv: bool, meaning: str,
                       scope: str) -> None:
     rows = [_candidate_row(c, names) for c in candidates]
@@ -256,7 +251,7 @@ def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: boo
           ["item", "time s", "face", "box", "person", "distance", "FMR", "agree", "quality", "crop"],
           [(_short(r["item"]), "" if r["frame_time_s"] is None else f"{r['frame_time_s']:.1f}", r["face"],
             ",".join(map(str, r["box"])), f"{r['person']} ({r['name']})" if r["name"] != r["person"] else r["person"],
-            f"{r['distance']:.3f}", _fmr_text(r["fmr"], r["fmr_is_upper_bound"]), f"{r['agree']}/{r['photos']}",
+            f"{r['distance']:.3f}", fmr_text(r["fmr"], r["fmr_is_upper_bound"]), f"{r['agree']}/{r['photos']}",
             "low" if r["low_quality"] else "ok", (r["crop"] or "")[:12])
            for r in rows])
     err.print(meaning, highlight=False)

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, JsonOption, emit_json, err, fail,
-                                   file_error, open_case, out, table)
+                                   file_error, fmr_text, open_case, out, table)
 
 review_app = typer.Typer(help="Record decisions on match candidates: confirmed, rejected or unsure, by whom.")
 
@@ -103,7 +103,7 @@ def review(
     who = reviewer or default_actor()
     for n, c in enumerate(todo, 1):
         out.print(f"\n[bold]{n}/{len(todo)}[/] candidate {c.id}: person {c.person}, distance {c.distance:.3f} "
-                  f"(model {c.model}), false-match rate {_rate(c.fmr, c.fmr_bound)}", highlight=False)
+                  f"(model {c.model}), false-match rate {fmr_text(c.fmr, c.fmr_bound)}", highlight=False)
         out.print(f"  found in {c.name or c.item[:12]}" + (f" at {c.t:.1f} s" if c.t is not None else ""),
                   highlight=False)
         for label, sha in (("reference crop", c.ref_crop), ("found crop", c.found_crop), ("context", c.context)):
@@ -241,14 +241,10 @@ def demo(
     raise typer.Exit(EXIT_OK if result.ok else EXIT_SOME_FAILED)
 
 
-def _rate(fmr: float | None, bound: bool = False) -> str:
-    return "not measured" if fmr is None else ("<" if bound else "") + f"{fmr * 100:.2g}%"
-
-
 def _candidate_table(case, shown, title, decisions=()) -> None:  # type: ignore[no-untyped-def]
     latest = {d.candidate: d for d in decisions}
     table(f"{case.name}: {len(shown)} {title}", ["candidate", "person", "distance", "false-match rate", "model",
                                                  "found in", "at (s)", "decision"],
-          [(c.id, c.person, f"{c.distance:.3f}", _rate(c.fmr, c.fmr_bound), c.model, c.name or c.item[:12],
+          [(c.id, c.person, f"{c.distance:.3f}", fmr_text(c.fmr, c.fmr_bound), c.model, c.name or c.item[:12],
             "" if c.t is None else f"{c.t:.1f}",
             f"{latest[c.id].decision} ({latest[c.id].reviewer})" if c.id in latest else "") for c in shown])
