@@ -61,3 +61,49 @@ def test_an_unreadable_original_is_reported_but_not_cached(case: Case, tmp_path:
     hidden.rename(case.object_path(gone))
     again = run_stage(case, "size", "v1", size_or_die, case.items())
     assert (again.computed, again.cached, again.errors) == (1, 2, {})
+
+
+def _count(db: Path, sql: str) -> int:
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute(sql).fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_kill_9_mid_analysis_then_rerun_computes_each_item_once(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for i in range(600):
+        make_photo(tmp_path / "in" / f"{i:03d}.jpg", seed=i, size=(64, 48), quality=70)
+    case = tmp_path / "case"
+    cmd = [sys.executable, "-m", "osint.cli"]
+    subprocess.run([*cmd, "init", str(case)], check=True, capture_output=True)
+    subprocess.run([*cmd, "add", str(tmp_path / "in"), "-C", str(case)], check=True, capture_output=True)
+    db = case / "case.db"
+    proc = subprocess.Popen([*cmd, "hash", "-C", str(case), "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while _count(db, "SELECT count(*) FROM results") < 64 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = _count(db, "SELECT count(*) FROM results")
+    assert 64 <= killed_at < 600, "the kill must land part-way through"
+
+    again = subprocess.run([*cmd, "hash", "-C", str(case), "--workers", "1"], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert _count(db, "SELECT count(*) FROM results WHERE error IS NULL") == 600
+    logged = _count(db, "SELECT sum(json_array_length(json_extract(entry, '$.inputs.items'))) FROM custody "
+                        "WHERE json_extract(entry, '$.action') = 'analyse:hash'")
+    assert logged == 600, "each item's result is logged exactly once, across the killed run and the re-run"
+    with Case.open(case) as opened:
+        assert opened.verify().ok
