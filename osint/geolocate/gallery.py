@@ -73,17 +73,20 @@ def _add_one(case: Case, path: Path, lat: float, lon: float, label: str, actor: 
     added = add_file(case, path, collector=actor, role="landmark", note=f"landmark reference: {label}")
     if added.status == "failed" or added.sha256 is None or added.media_type not in (None, "image"):
         return LandmarkAdded(str(path), "failed", added.sha256, error=added.error or "not a photo")
-    try:
-        feats = extract_features(case.object_path(added.sha256))
-    except OsintError as exc:
-        return LandmarkAdded(str(path), "failed", added.sha256, error=str(exc))
-    fsha = case.put_derived(feats.to_bytes(), ".npz")
     old = case.record(KIND, added.sha256)
+    if old and old.get("feature_version") == FEATURE_VERSION and case.derived_path(old["features"], ".npz").exists():
+        fsha, keypoints = old["features"], int(old["keypoints"])  # re-added (a new label): features are cached
+    else:
+        try:
+            feats = extract_features(case.object_path(added.sha256))
+        except OsintError as exc:
+            return LandmarkAdded(str(path), "failed", added.sha256, error=str(exc))
+        fsha, keypoints = case.put_derived(feats.to_bytes(), ".npz"), len(feats.keypoints)
     data = {"lat": lat, "lon": lon, "label": label, "features": fsha, "feature_version": FEATURE_VERSION,
-            "keypoints": len(feats.keypoints), "path": str(path.absolute())}
+            "keypoints": keypoints, "path": str(path.absolute())}
     case.put_record(KIND, added.sha256, data, action="landmark:add", actor=actor,
                     inputs={"sha256": added.sha256}, details={"label": label, "lat": lat, "lon": lon})
-    return LandmarkAdded(str(path), "updated" if old else "added", added.sha256, len(feats.keypoints))
+    return LandmarkAdded(str(path), "updated" if old else "added", added.sha256, keypoints)
 
 
 def gallery(case: Case) -> list[tuple[GalleryEntry, str]]:

@@ -91,3 +91,20 @@ def test_real_landmarks_small_gallery(shared_data):
 def test_empty_gallery_is_an_error():
     with pytest.raises(OsintError, match="no usable features"):
         LandmarkIndex.build([], [])
+
+
+def test_relabelling_a_landmark_reuses_its_cached_features(case, tmp_path, monkeypatch):
+    import sys
+
+    from osint.geolocate import add_landmarks, gallery
+
+    from tests.conftest import make_photo
+
+    photo = make_photo(tmp_path / "site.jpg", seed=3, size=(640, 480))
+    first = add_landmarks(case, [(photo, 50.0, 36.0, "school")])[0]
+    assert first.status == "added"
+    monkeypatch.setattr(sys.modules["osint.geolocate.gallery"], "extract_features",
+                        lambda path: pytest.fail("features must come from the cache"))
+    again = add_landmarks(case, [(photo, 50.0, 36.0, "boarding school no. 2")])[0]
+    assert (again.status, again.features) == ("updated", first.features) and first.features > 0
+    assert [e.label for e, _ in gallery(case)] == ["boarding school no. 2"]
