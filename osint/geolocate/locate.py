@@ -201,7 +201,18 @@ def _load_areas(path: str) -> Areas:
 
 
 def _file_hash(path: str | None) -> str | None:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+    """SHA-256 of a settings file (areas, landmark index), computed once per version of the file."""
+    if not path:
+        return None
+    st = Path(path).stat()
+    return _hash_of(path, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=16)
+def _hash_of(path: str, mtime_ns: int, size: int) -> str:
+    from osint.case import file_sha256
+
+    return file_sha256(path)
 
 
 def locate_case(case: Any, options: LocateOptions, items: list[Any], *, executor: Any = None,
