@@ -161,9 +161,17 @@ def add_paths(case: Case, paths: Iterable[Path | str], *, collector: str | None 
               note: str = "", role: str = "collected", actor: str | None = None,
               on_file: Callable[[AddOutcome], None] | None = None) -> AddSummary:
     """Add every file under `paths`; `on_file` is called after each one (for progress and error lines)."""
+    return add_walked(case, walk(paths), collector=collector, source_url=source_url, note=note, role=role,
+                      actor=actor, on_file=on_file)
+
+
+def add_walked(case: Case, entries: Iterable[tuple[Path, str | None]], *, collector: str | None = None,
+               source_url: str = "", note: str = "", role: str = "collected", actor: str | None = None,
+               on_file: Callable[[AddOutcome], None] | None = None) -> AddSummary:
+    """Add the (file, problem) entries that `walk` yielded (a caller that counted them first walks once)."""
     collector = collector or default_actor()
     summary = AddSummary()
-    for path, problem in walk(paths):
+    for path, problem in entries:
         if problem:
             outcome = AddOutcome(str(path.absolute()), "failed", error=problem)
         else:

@@ -62,12 +62,12 @@ def add(
     not media fail with one line each; other files are skipped. Exit code 1 if any input failed.
     """
     from osint.case import default_actor
-    from osint.ingest import add_paths, walk
+    from osint.ingest import add_walked, walk
 
     case = open_case(case_dir)
     collector = collector or default_actor()
-    total = sum(1 for _ in walk(paths))
-    with progress("adding", total) as advance:
+    entries = list(walk(paths))
+    with progress("adding", len(entries)) as advance:
         def on_file(outcome) -> None:  # type: ignore[no-untyped-def]
             if outcome.status == "failed":
                 file_error(outcome.path, outcome.error or "failed")
@@ -75,8 +75,8 @@ def add(
                 err.print(f"[yellow]warning:[/] {escape(outcome.path)}: {escape(outcome.warning)}", highlight=False)
             advance(1, Path(outcome.path).name)
 
-        summary = add_paths(case, paths, collector=collector, source_url=source_url, note=note,
-                            on_file=on_file)
+        summary = add_walked(case, entries, collector=collector, source_url=source_url, note=note,
+                             on_file=on_file)
     counts = summary.as_dict()
     if as_json:
         emit_json({"summary": counts, "files": [o.__dict__ for o in summary.outcomes]})
