@@ -189,8 +189,11 @@ class HashSet:
             qi = code[pairs.i] // len(DIHEDRAL)
             keep = p.owner[qi] != p.owner[pairs.j]
             qi, variant, j, d = qi[keep], code[pairs.i][keep] % len(DIHEDRAL), pairs.j[keep], pairs.d[keep]
+            own_a, own_b = p.owner[qi], p.owner[j]
+            key = np.minimum(own_a, own_b) * len(p.shas) + np.maximum(own_a, own_b)
             order = np.argsort(d, kind="stable")
-            for k in order:
+            _, first = np.unique(key[order], return_index=True)  # each item pair's closest point pair only:
+            for k in order[np.sort(first)]:                      # long videos give millions of raw pairs
                 a, b, ta, tb = int(p.owner[qi[k]]), int(p.owner[j[k]]), p.where(int(qi[k])), p.where(int(j[k]))
                 v = int(variant[k])   # variant v of a's picture looks like b
                 if a > b:   # store each pair once, as (lower, higher); the transform then turns around
