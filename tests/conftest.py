@@ -63,3 +63,18 @@ def make_photo(path: Path, seed: int = 0, size: tuple[int, int] = (320, 240), qu
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(base.astype(np.uint8)).save(path, quality=quality)
     return path
+
+
+def db_count(db: Path, sql: str) -> int:
+    """One number from a case database opened read-only (0 while it does not exist yet): for tests that
+    watch a running subprocess."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute(sql).fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0

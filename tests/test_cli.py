@@ -17,7 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from osint.cli import app
-from tests.conftest import make_photo
+from tests.conftest import db_count, make_photo
 
 runner = CliRunner()
 
@@ -104,17 +104,6 @@ def test_case_commands_open_no_network_socket(folder: Path, no_network: list[obj
     assert no_network == []
 
 
-def _count(db: Path, sql: str) -> int:
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return con.execute(sql).fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.OperationalError:
-        return 0
-
-
 @pytest.mark.slow
 def test_kill_9_mid_add_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     src = tmp_path / "collected"
@@ -126,11 +115,11 @@ def test_kill_9_mid_add_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) 
     proc = subprocess.Popen([*cmd, "add", str(src), "-C", str(case), "--collector", "v"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while _count(case / "case.db", "SELECT count(*) FROM items") < 300 and time.monotonic() < deadline:
+    while db_count(case / "case.db", "SELECT count(*) FROM items") < 300 and time.monotonic() < deadline:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    killed_at = _count(case / "case.db", "SELECT count(*) FROM items")
+    killed_at = db_count(case / "case.db", "SELECT count(*) FROM items")
     assert 300 <= killed_at < 1000, "the kill must land part-way through"
 
     again = subprocess.run([*cmd, "add", str(src), "-C", str(case), "--collector", "v", "--json"],
@@ -139,10 +128,10 @@ def test_kill_9_mid_add_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) 
     summary = json.loads(again.stdout)["summary"]
     assert summary["added"] + summary["already"] == 1000 and summary["failed"] == 0
     db = case / "case.db"
-    assert _count(db, "SELECT count(*) FROM items") == 1000
-    assert _count(db, "SELECT count(*) FROM acquisitions") == 1000
-    assert _count(db, "SELECT count(DISTINCT original_path) FROM acquisitions") == 1000
-    assert _count(db, "SELECT count(*) FROM custody WHERE entry LIKE '%\"action\":\"add\"%'") == 1000
+    assert db_count(db, "SELECT count(*) FROM items") == 1000
+    assert db_count(db, "SELECT count(*) FROM acquisitions") == 1000
+    assert db_count(db, "SELECT count(DISTINCT original_path) FROM acquisitions") == 1000
+    assert db_count(db, "SELECT count(*) FROM custody WHERE entry LIKE '%\"action\":\"add\"%'") == 1000
     assert sum(1 for p in (case / "objects").rglob("*") if p.is_file()) == 1000
     assert not any((case / "tmp").iterdir())
     verify = subprocess.run([*cmd, "log", "verify", "-C", str(case)], capture_output=True, text=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from osint.case import Case
 from osint.ingest import add_paths
 from osint.pipeline import InlineExecutor, PoolExecutor, run_stage
-from tests.conftest import make_photo
+from tests.conftest import db_count, make_photo
 
 MARK = b"KILL-MY-WORKER"
 
@@ -63,19 +63,6 @@ def test_an_unreadable_original_is_reported_but_not_cached(case: Case, tmp_path:
     assert (again.computed, again.cached, again.errors) == (1, 2, {})
 
 
-def _count(db: Path, sql: str) -> int:
-    import sqlite3
-
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return con.execute(sql).fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.OperationalError:
-        return 0
-
-
 def test_kill_9_mid_analysis_then_rerun_computes_each_item_once(tmp_path: Path) -> None:
     import signal
     import subprocess
@@ -92,17 +79,17 @@ def test_kill_9_mid_analysis_then_rerun_computes_each_item_once(tmp_path: Path) 
     proc = subprocess.Popen([*cmd, "hash", "-C", str(case), "--workers", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while _count(db, "SELECT count(*) FROM results") < 64 and time.monotonic() < deadline:
+    while db_count(db, "SELECT count(*) FROM results") < 64 and time.monotonic() < deadline:
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    killed_at = _count(db, "SELECT count(*) FROM results")
+    killed_at = db_count(db, "SELECT count(*) FROM results")
     assert 64 <= killed_at < 600, "the kill must land part-way through"
 
     again = subprocess.run([*cmd, "hash", "-C", str(case), "--workers", "1"], capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
-    assert _count(db, "SELECT count(*) FROM results WHERE error IS NULL") == 600
-    logged = _count(db, "SELECT sum(json_array_length(json_extract(entry, '$.inputs.items'))) FROM custody "
+    assert db_count(db, "SELECT count(*) FROM results WHERE error IS NULL") == 600
+    logged = db_count(db, "SELECT sum(json_array_length(json_extract(entry, '$.inputs.items'))) FROM custody "
                         "WHERE json_extract(entry, '$.action') = 'analyse:hash'")
     assert logged == 600, "each item's result is logged exactly once, across the killed run and the re-run"
     with Case.open(case) as opened:
