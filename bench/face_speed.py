@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 
 def naive(path: str) -> list[tuple[int, int, int, int]]:
     """face_recognition's way: full-resolution HOG, upsample 1, then landmarks + encoding for each face."""
-    import dlib
     import numpy as np
     from PIL import Image
 

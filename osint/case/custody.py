@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,35 +65,39 @@ class ChainProblem:
     reason: str
 
 
-def check_chain(rows: list[tuple[int, str, str]], start_prev: str = GENESIS,
+def check_chain(rows: Sequence[tuple[int, str | bytes | None, str]], start_prev: str = GENESIS,
                 start_seq: int = 1) -> list[ChainProblem]:
-    """Check (seq, entry_json, stored_hash) rows in order; return every problem found (empty: intact).
+    """Check (seq, entry JSON, stored hash) rows in order; return every problem found (empty: intact).
 
-    Detects an edited entry (its hash no longer matches), a removed, inserted or reordered entry (the
-    sequence numbers or the `prev` links no longer follow). `start_prev`/`start_seq` let a reader check a
-    slice of a longer chain from a known anchor.
+    Detects an edited entry (its hash no longer matches, or the next entry's link breaks), a removed,
+    inserted or reordered entry (the sequence numbers or the `prev` links no longer follow). A row whose
+    entry JSON is None is a withheld anchor (an evidence bundle keeps only its hash): its place in the
+    sequence is checked, and the next entry's link pins its hash. `start_prev`/`start_seq` let a reader
+    check a slice of a longer chain from a known anchor.
     """
     problems: list[ChainProblem] = []
-    prev, expected = start_prev, start_seq
+    prev: str | None = start_prev   # None: unknown, after an entry that could not be read
+    expected = start_seq
     for seq, raw, stored in rows:
-        try:
-            entry = CustodyEntry.decode(raw)
-        except (ValueError, TypeError) as exc:
-            problems.append(ChainProblem(seq, f"entry is not valid custody JSON: {exc}"))
-            prev, expected = stored, seq + 1
-            continue
-        actual = hashlib.sha256(raw.encode("utf-8") if isinstance(raw, str) else raw).hexdigest()
-        if actual != stored:
-            problems.append(ChainProblem(seq, "entry was edited: its content no longer matches its hash"))
-        elif entry.encode() != (raw.encode("utf-8") if isinstance(raw, str) else raw):
-            problems.append(ChainProblem(seq, "entry is not in canonical form"))
-        if entry.seq != seq:
-            problems.append(ChainProblem(seq, f"entry says seq {entry.seq} but is stored at {seq}"))
         if seq != expected:
-            problems.append(ChainProblem(seq, f"expected entry {expected} here: an entry was removed, "
+            problems.append(ChainProblem(seq, f"found where entry {expected} should be: an entry was removed, "
                                               "inserted or reordered"))
-        if entry.prev != prev:
-            problems.append(ChainProblem(seq, "link to the previous entry is broken: an entry before it "
-                                              "was removed, inserted, reordered or edited"))
+        if raw is not None:
+            data = raw.encode("utf-8") if isinstance(raw, str) else raw
+            try:
+                entry = CustodyEntry.decode(data)
+            except (ValueError, TypeError) as exc:
+                problems.append(ChainProblem(seq, f"not a custody entry ({exc})"))
+                prev, expected = None, seq + 1
+                continue
+            if hashlib.sha256(data).hexdigest() != stored:
+                problems.append(ChainProblem(seq, "entry was edited: its content no longer matches its hash"))
+            elif entry.encode() != data:
+                problems.append(ChainProblem(seq, "not in the canonical form it was hashed in (edited)"))
+            if entry.seq != seq:
+                problems.append(ChainProblem(seq, f"entry says seq {entry.seq} but is stored at {seq}"))
+            if prev is not None and entry.prev != prev:
+                problems.append(ChainProblem(seq, "does not link to the entry before it: that entry was edited, "
+                                                  "removed or reordered"))
         prev, expected = stored, seq + 1
     return problems

@@ -196,5 +196,5 @@ def test_one_non_entry_line_breaks_only_itself(world, bundle):
     (bundle / "custody" / "custody.jsonl").write_bytes(b"".join(lines))
     _reseal(bundle)
     custody = [f for f in verify_bundle(bundle).failures if f.what == "custody"]
-    assert custody[0].where == "custody line 2"
+    assert custody[0].where == "custody entry 2"
     assert not any("link" in f.reason or "should be" in f.reason for f in custody), custody  # no cascade
