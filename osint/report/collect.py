@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from osint.case import Case, check_chain
+from osint.case import Case, CustodyEntry, check_chain
 from osint.errors import OsintError
 from osint.report.decisions import case_decisions
 from osint.report.model import (Candidate, CustodySummary, DupGroup, ImageSource, Link, Located, Member, Person,
@@ -119,13 +119,17 @@ class _Thumbs:
 
     def __init__(self, case: Case, images: dict[str, ImageSource]):
         self.case, self.images = case, images
+        self.failed: set[str] = set()  # decoded once: a damaged original is not retried for every section
 
     def __call__(self, sha: str, media_type: str) -> str | None:
         key = f"thumb-{sha}"
+        if sha in self.failed:
+            return None
         if key not in self.images:
             try:
                 self.images[key] = _thumbnail(self.case.object_path(sha), media_type)
             except Exception:  # noqa: BLE001 - a damaged original only loses its thumbnail
+                self.failed.add(sha)
                 return None
         return key
 
@@ -218,7 +222,12 @@ def custody_summary(case: Case) -> CustodySummary:
     """The custody log's size, head, a re-check of its chain, and who did what (originals not re-hashed)."""
     rows = case.custody_rows()
     problems = tuple(f"entry {p.seq}: {p.reason}" for p in check_chain(rows))
-    entries = case.custody()
+    entries = []
+    for _, raw, _ in rows:  # one read; an unreadable (tampered) row is among `problems`, not a crash
+        try:
+            entries.append(CustodyEntry.decode(raw))
+        except (ValueError, TypeError):
+            continue
     actions: dict[str, int] = {}
     actors: dict[str, int] = {}
     for e in entries:

@@ -61,3 +61,16 @@ def test_five_thousand_candidates_stay_small_and_fast(tmp_path: Path) -> None:
     context = Image.open(io.BytesIO(base64.b64decode(images["ctx0"].split(",", 1)[1])))
     assert max(context.size) == MAX_SIDE and len(images["crop0"]) == len(data_uri(data.images["crop0"]))
     assert took < 15, f"writing took {took:.1f} s"
+
+
+def test_custody_summary_reports_a_garbage_row_instead_of_crashing(case):
+    import sqlite3
+
+    from osint.report.collect import custody_summary
+
+    case.append_custody("note", "tester")
+    sqlite3.connect(case.root / "case.db", isolation_level=None).execute(
+        "UPDATE custody SET entry='[1]' WHERE seq=1")
+    summary = custody_summary(case)
+    assert not summary.chain_ok and summary.chain_problems[0].startswith("entry 1:")
+    assert [e["action"] for e in summary.recent] == ["note"]
