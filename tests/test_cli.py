@@ -152,3 +152,14 @@ def test_file_names_are_never_read_as_markup(tmp_path: Path) -> None:
 def test_missing_refs_folder_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["match", "--refs", str(tmp_path / "nope"), str(tmp_path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_log_on_a_damaged_custody_row_is_one_clear_error(folder: Path) -> None:
+    case = folder / "case"
+    _run("init", str(case))
+    sqlite3.connect(case / "case.db", isolation_level=None).execute("UPDATE custody SET entry='[1]' WHERE seq=1")
+    result = subprocess.run([sys.executable, "-m", "osint.cli", "log", "-C", str(case)], capture_output=True,
+                            text=True)
+    assert result.returncode == 2 and "custody entry 1 is unreadable" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert runner.invoke(app, ["log", "verify", "-C", str(case)]).exit_code == 1

@@ -519,8 +519,15 @@ class Case:
         return entry
 
     def custody(self, since: int = 1) -> list[CustodyEntry]:
-        return [CustodyEntry.decode(raw) for (raw,) in
-                self.db.execute("SELECT entry FROM custody WHERE seq>=? ORDER BY seq", (since,))]
+        """The custody entries from `since` on; CaseError naming the first unreadable (tampered) one."""
+        entries = []
+        for seq, raw in self.db.execute("SELECT seq, entry FROM custody WHERE seq>=? ORDER BY seq", (since,)):
+            try:
+                entries.append(CustodyEntry.decode(raw))
+            except (ValueError, TypeError):
+                raise CaseError(f"custody entry {seq} is unreadable: the log was tampered with or damaged "
+                                "(`osint log verify` lists every problem)") from None
+        return entries
 
     def custody_rows(self) -> list[tuple[int, str, str]]:
         """Raw (seq, canonical entry JSON, stored hash) rows, in order: what a verifier re-checks."""
