@@ -21,6 +21,16 @@ def canonical(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def canonical_sha256(obj: Any) -> str:
+    """SHA-256 of the canonical JSON of `obj`: how the custody log names a record's content."""
+    return hashlib.sha256(canonical(obj)).hexdigest()
+
+
+def result_sha256(data: Any, error: str | None) -> str:
+    """The hash the custody log records for one stored stage result (exporters and verifiers recompute it)."""
+    return canonical_sha256({"data": data, "error": error})
+
+
 @dataclass(frozen=True)
 class CustodyEntry:
     """One action: who did what, when, with which tool, on which inputs, producing which outputs.

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from osint import TOOL
-from osint.case.custody import GENESIS, CustodyEntry, canonical, check_chain
+from osint.case.custody import GENESIS, CustodyEntry, canonical_sha256, check_chain, result_sha256
 from osint.errors import CaseError
 
 SCHEMA_VERSION = 1
@@ -459,7 +459,7 @@ class Case:
                 text = None if data is None else json.dumps(data, ensure_ascii=False, sort_keys=True)
                 db.execute("INSERT OR REPLACE INTO results (sha256,stage,version,data,error,created_at) "
                            "VALUES (?,?,?,?,?,?)", (sha, stage, version, text, error, now))
-                outputs[sha] = hashlib.sha256(canonical({"data": data, "error": error})).hexdigest()
+                outputs[sha] = result_sha256(data, error)
             errors = sum(1 for _, _, e in results if e)
             return self._append(db, f"analyse:{stage}", actor or default_actor(),
                                 inputs={"items": [s for s, _, _ in results]},
@@ -476,7 +476,7 @@ class Case:
                        (kind, key, json.dumps(data, ensure_ascii=False, sort_keys=True), utcnow()))
             self._append(db, action, actor or default_actor(), inputs=inputs or {},
                          outputs={"record": f"{kind}/{key}",
-                                  "sha256": hashlib.sha256(canonical(data)).hexdigest()},
+                                  "sha256": canonical_sha256(data)},
                          details=details or {})
 
     def delete_record(self, kind: str, key: str, *, action: str, actor: str | None = None) -> bool:

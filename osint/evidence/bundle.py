@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from osint import TOOL
-from osint.case import Case, Item, canonical, default_actor
+from osint.case import Case, Item, canonical, canonical_sha256, default_actor, result_sha256
 from osint.errors import CaseError, OsintError
 from osint.evidence.archive import Source, write_folder, write_zip
 from osint.evidence.custody import bundle_custody
@@ -263,7 +263,7 @@ def _results(case: Case, keep: set[str], scrub: _Scrubber) -> tuple[list[dict[st
     out, redacted = [], 0
     for r in case.item_results(keep):
         sha, stage, version, value, error, created = r.sha256, r.stage, r.version, r.data, r.error, r.created_at
-        logged = hashlib.sha256(canonical({"data": value, "error": error})).hexdigest()
+        logged = result_sha256(value, error)
         clean = scrub(value)
         changed = clean != value or scrub(error) != error
         redacted += changed
@@ -280,7 +280,7 @@ def _records(case: Case, keep: set[str], persons: tuple[str, ...], scrub: _Scrub
             continue
         clean = scrub(data)
         out.append({"kind": kind, "key": key, "data": clean, "redacted": clean != data,
-                    "logged_sha256": hashlib.sha256(canonical(data)).hexdigest()})
+                    "logged_sha256": canonical_sha256(data)})
     return out
 
 

@@ -7,7 +7,6 @@ custody log, the bag's structure) and why.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from osint.case import canonical
+from osint.case import canonical_sha256, result_sha256
 from osint.evidence.archive import MAX_TOTAL_BYTES, BagReader, DamagedBundle, HostileBundle
 from osint.evidence.bundle import CUSTODY_FILE, SIGNATURE_FILE, TIMESTAMP_FILE
 from osint.evidence.custody import read_bundle_custody
@@ -257,18 +256,15 @@ def _check_custody(reader: BagReader, info: dict[str, str], failures: list[Failu
             failures.append(Failure("payload", "data/results.json", f"not JSON ({exc})"))
             doc = {}
         for r in doc.get("results", []):
-            digest = _sha({"data": r.get("data"), "error": r.get("error")})
+            digest = result_sha256(r.get("data"), r.get("error"))
             if not r.get("redacted") and digest not in logged.get(r.get("sha256"), set()):
                 failures.append(Failure("custody", f"result {r.get('stage')} of {str(r.get('sha256'))[:16]}",
                                         "no custody entry logged this result as it reads here"))
         for r in doc.get("records", []):
             where = f"{r.get('kind')}/{r.get('key')}"
-            if not r.get("redacted") and _sha(r.get("data")) not in logged.get(where, set()):
+            if not r.get("redacted") and canonical_sha256(r.get("data")) not in logged.get(where, set()):
                 failures.append(Failure("custody", f"record {where}", "no custody entry logged this record as it "
                                                                       "reads here"))
     return {"custody_entries": chain.total, "custody_whole": len(chain.entries), "custody_head": chain.head,
             "actors": who_did_what(list(chain.entries))}
 
-
-def _sha(data: Any) -> str:
-    return hashlib.sha256(canonical(data)).hexdigest()
