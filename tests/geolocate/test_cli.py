@@ -98,3 +98,22 @@ def test_outside_a_case_and_bad_inputs(tmp_path):
     assert res.exit_code == 0 and "1 points" in res.stdout
     res = runner.invoke(app, ["geolocate", str(good), "--shadow", "1", "--time", "2024-05-14T10:20"])
     assert res.exit_code == 2 and "UTC offset" in res.stderr
+
+
+def test_corrupt_and_hostile_files_are_one_line_each_and_the_batch_goes_on(tmp_path):
+    from typer.testing import CliRunner
+
+    from osint.cli import app
+    from tests.geolocate.conftest import gps_photo
+    from tests.hostile import hostile_exif_jpeg, jpeg_bytes
+
+    good = gps_photo(tmp_path / "good.jpg")
+    (tmp_path / "truncated.jpg").write_bytes(jpeg_bytes(1)[:200])
+    hostile = hostile_exif_jpeg(tmp_path / "hostile.jpg")
+    res = CliRunner().invoke(app, ["geolocate", str(tmp_path / "truncated.jpg"), str(hostile), str(good), "--json"])
+    assert res.exit_code == 0 and "Traceback" not in res.output  # metadata is read; no pixels are needed
+    located = {r["source"]: r for r in __import__("json").loads(res.stdout)}
+    assert located[str(good)]["answers"], "the good photo is still located"
+    truncated = located[str(tmp_path / "truncated.jpg")]
+    assert not truncated["answers"] and any("failed" in n for n in truncated["notes"])
+    assert str(hostile) in located and not located[str(hostile)]["answers"]  # no GPS believed from garbage
