@@ -150,7 +150,10 @@ def summarise(name: str, gen: np.ndarray, imp: np.ndarray) -> dict:
         t = float(imp_sorted[k]) if k < len(imp_sorted) else float(imp_sorted[-1])
         t = float(np.nextafter(t, -np.inf))     # strictly below the k-th impostor: FMR <= f
         th[f], tar[f] = round(t, 5), round(float((gen <= t).mean()), 5)
-    pct = lambda v: " ".join(f"{q}%:{np.percentile(v, q):.3f}" for q in (1, 5, 25, 50, 75, 95, 99))
+
+    def pct(v: np.ndarray) -> str:
+        return " ".join(f"{q}%:{np.percentile(v, q):.3f}" for q in (1, 5, 25, 50, 75, 95, 99))
+
     print(f"\n== {name}: {len(gen):,} genuine pairs, {len(imp):,} impostor pairs")
     print(f"  genuine  {pct(gen)}")
     print(f"  impostor {pct(imp)}")

@@ -71,10 +71,10 @@ def main() -> int:
     for p in files:
         with Image.open(p) as im:
             mp = im.width * im.height / 1e6
-        naive_s, naive = best_of(lambda: imagehash.phash(Image.open(p)), args.repeat)
-        fast_s, fast = best_of(lambda: imagehash.phash(Image.fromarray(load_image(p, max_side=DECODE_SIDE))),
+        naive_s, naive = best_of(lambda p=p: imagehash.phash(Image.open(p)), args.repeat)
+        fast_s, fast = best_of(lambda p=p: imagehash.phash(Image.fromarray(load_image(p, max_side=DECODE_SIDE))),
                                args.repeat)
-        all_s, _ = best_of(lambda: hash_file(p), args.repeat)
+        all_s, _ = best_of(lambda p=p: hash_file(p), args.repeat)
         upright = imagehash.phash(ImageOps.exif_transpose(Image.open(p)))
         ratios.append(naive_s / fast_s)
         bits.append(naive - fast)

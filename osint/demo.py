@@ -137,7 +137,8 @@ def _video(path: Path, scenes: list[tuple[np.ndarray, float]], fps: int = 10) ->
 
     frames = [(_resize(rgb, 800), seconds) for rgb, seconds in scenes]
     h = min(f.shape[0] for f, _ in frames)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (800, h))
+    fourcc = cv2.VideoWriter_fourcc(*"mp4v")  # type: ignore[attr-defined]  # missing from cv2's stubs
+    writer = cv2.VideoWriter(str(path), fourcc, fps, (800, h))
     for rgb, seconds in frames:
         for _ in range(round(seconds * fps)):
             writer.write(np.ascontiguousarray(rgb[:h, :, ::-1]))

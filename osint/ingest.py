@@ -85,8 +85,8 @@ def walk(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str | None]]:
                     yield path, _os_reason(exc)
                     continue
                 yield path, None if stat.S_ISREG(st.st_mode) else "not a regular file"
-        for exc in errors:
-            yield Path(exc.filename or top), _os_reason(exc)
+        for err in errors:
+            yield Path(err.filename or top), _os_reason(err)
 
 
 def _os_reason(exc: OSError) -> str:
@@ -123,6 +123,8 @@ def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", no
             return AddOutcome(original, "already", staged.sha256, size=staged.size)
         kind = sniff(staged.head)  # the bytes actually copied decide, should the file have changed meanwhile
         existing = _existing(case, staged.sha256)
+        width: int | None
+        height: int | None
         if existing is None:
             info = probe(staged.tmp, kind)
             meta, meta_error, width, height = info.metadata, info.metadata_error, info.width, info.height

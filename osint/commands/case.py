@@ -210,7 +210,7 @@ def _what(entry) -> str:  # type: ignore[no-untyped-def]
     return ", ".join(f"{k}={v}" for k, v in {**entry.inputs, **entry.outputs}.items())[:80]
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

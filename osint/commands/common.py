@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from osint.errors import OsintError
+
+if TYPE_CHECKING:
+    from osint.case import Case
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -27,9 +30,9 @@ CaseOption = typer.Option(None, "--case", "-C", envvar="OSINT_CASE",
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of a table.")
 
 
-def open_case(path: Path | None):  # -> Case (imported lazily so `osint --help` stays instant)
+def open_case(path: Path | None) -> Case:
     """Open the case at `path` (or find it above the current folder), or exit with one clear line."""
-    from osint.case import Case
+    from osint.case import Case  # imported lazily so `osint --help` stays instant
 
     try:
         return Case.open(path) if path else Case.find()
@@ -37,7 +40,7 @@ def open_case(path: Path | None):  # -> Case (imported lazily so `osint --help` 
         fail(str(exc))
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> None:
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print `error: message` on stderr and exit."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)

@@ -188,7 +188,7 @@ def match_cmd(
         if not paths:
             fail("give the collected files or folders to search after --refs DIR")
         with progress("analysing", None) as advance:
-            result = match_folders(refs, paths, settings=settings, executor=executor, model=model,
+            result = match_folders(refs, paths or [], settings=settings, executor=executor, model=model,
                                    max_fmr=max_fmr, top=top, on_file=lambda p, e: advance(1, Path(p).name))
         for path, reason in result.errors:
             file_error(path, reason)

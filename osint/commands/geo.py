@@ -70,8 +70,9 @@ def geolocate(
             fail(f"--time {time!r} needs a UTC offset, e.g. 2024-05-14T10:20+03:00 or ...Z")
         sun = SunQuery(time, shadow, elevation, shadow_error, elevation_error)
     case = open_case(case_dir) if (landmarks or not paths) else None
-    index, feats = None, {}
-    if landmarks:
+    index: str | None = None
+    feats: dict[str, str] = {}
+    if landmarks and case is not None:
         with progress("indexing landmark gallery", None):
             built = case_index(case)
         if built is None:
@@ -101,6 +102,7 @@ def geolocate(
                     file_error(str(p), exc.strerror or str(exc))
                 advance(1, p.name)
     else:
+        assert case is not None  # opened above whenever no paths are given
         items = case.items(media_type="image")
         with progress("geolocating", len(items)) as advance:
             def on_item(item, data, error) -> None:  # type: ignore[no-untyped-def]

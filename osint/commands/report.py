@@ -59,10 +59,10 @@ def report(
     except OsintError as exc:
         fail(str(exc))
     written = write_report(data, out_file, blur=blur, max_side=image_px)
-    data = {"report": str(written.path.absolute()), "bytes": written.size, "candidates": written.candidates,
-            "images": written.images, "missing_images": list(written.missing_images)}
+    summary = {"report": str(written.path.absolute()), "bytes": written.size, "candidates": written.candidates,
+               "images": written.images, "missing_images": list(written.missing_images)}
     if as_json:
-        emit_json(data)
+        emit_json(summary)
         return
     out.print(f"Wrote {written.path} ({written.size / 1e6:.1f} MB): {written.candidates} candidate(s), "
               f"{written.images} images. Open it in a browser; it works offline.", highlight=False)

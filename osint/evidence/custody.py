@@ -64,7 +64,7 @@ def read_bundle_custody(data: bytes) -> BundleCustody:
             obj = json.loads(line)
         except ValueError:
             obj = None
-        seq = obj.get("seq") if isinstance(obj, dict) and isinstance(obj.get("seq"), int) else lineno
+        seq: int = obj["seq"] if isinstance(obj, dict) and isinstance(obj.get("seq"), int) else lineno
         if isinstance(obj, dict) and obj.get("withheld") is True:
             digest = obj.get("hash")
             if not (isinstance(digest, str) and HEX64.fullmatch(digest)):

@@ -31,7 +31,7 @@ class Group:
 def links(faces: FaceSet, model: str, threshold: float) -> list[np.ndarray]:
     """For each face, the other faces within `threshold`, except faces in the same frame (two faces in one
     picture are two people), computed in row chunks."""
-    frame_of = {}
+    frame_of: dict[tuple[str, float | None], int] = {}
     frames = np.asarray([frame_of.setdefault((f.item, f.t), len(frame_of)) for f in faces.faces])
     out: list[np.ndarray] = []
     for start in range(0, len(faces), CHUNK):

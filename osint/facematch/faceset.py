@@ -80,7 +80,7 @@ def from_result(item: str, data: dict[str, Any] | MediaFaces, models: Iterable[s
     if isinstance(data, MediaFaces):
         from osint.pipeline import to_plain
 
-        data = to_plain(data)
+        data = dict(to_plain(data))
     models = tuple(models)
     mats = {m: unpack(data["encodings"][m]) if m in data["encodings"] else np.zeros((0, 128), np.float32)
             for m in models}

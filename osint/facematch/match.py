@@ -73,11 +73,11 @@ def match(faces: FaceSet, refs: FaceSet, owners: list[str], *, model: str | None
     order = np.argsort(best, axis=1)[:, :top]
     out = []
     rows, ranks = np.nonzero(np.take_along_axis(best, order, 1) <= threshold)
-    fmr = cal.fmr_at(best[rows, order[rows, ranks]]) if len(rows) else []
+    fmr = cal.fmr_at(best[rows, order[rows, ranks]]) if len(rows) else np.zeros(0)
     floor = min_quality()
     for r, k, f in zip(rows, ranks, fmr):
         p = order[r, k]
-        face = faces.face(r)
+        face = faces.face(int(r))
         out.append(Candidate(face, people[p], round(float(best[r, p]), 4), float(f), int(agree[r, p]),
                              int(counts[p]), int(k) + 1, refs.face(arg[r, p]), model, round(threshold, 4),
                              max_fmr, face.quality is not None and face.quality < floor))

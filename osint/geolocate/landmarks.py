@@ -57,16 +57,19 @@ def extract_features(image: np.ndarray | Path | str) -> Features:
     """RootSIFT features of a photo (path or RGB array): ~0.1-0.3 s for a 640 px photo on one core."""
     import cv2
 
-    if not isinstance(image, np.ndarray):
+    if isinstance(image, np.ndarray):
+        rgb = image
+    else:
         from osint.media import load_image
 
-        image = load_image(image, max_side=MAX_SIDE)
-    h, w = image.shape[:2]
+        rgb = load_image(image, max_side=MAX_SIDE)
+    h, w = rgb.shape[:2]
     if max(h, w) > MAX_SIDE:
         s = MAX_SIDE / max(h, w)
-        image = cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    kps, desc = cv2.SIFT_create(nfeatures=MAX_FEATURES).detectAndCompute(gray, None)
+        rgb = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
+    sift = cv2.SIFT_create(nfeatures=MAX_FEATURES)  # type: ignore[attr-defined]  # missing from cv2's stubs
+    kps, desc = sift.detectAndCompute(gray, None)
     if desc is None or not kps:
         return Features(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8))
     desc = desc[:MAX_FEATURES] / np.maximum(desc[:MAX_FEATURES].sum(1, keepdims=True), 1e-7)
@@ -165,7 +168,7 @@ class LandmarkIndex:
         import cv2
 
         if self._flann is None:
-            self._flann = cv2.flann_Index(self.vocab, dict(algorithm=1, trees=4))
+            self._flann = cv2.flann_Index(self.vocab, dict(algorithm=1, trees=4))  # type: ignore[attr-defined]
         return self._flann
 
     def _words(self, f: Features) -> np.ndarray:

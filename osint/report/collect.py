@@ -95,7 +95,7 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
                              c.face.index, c.distance, c.threshold, c.fmr, c.model, c.face.media_type, c.face.t,
                              c.face.frame, _derived(case, c.reference.crop, images),
                              _derived(case, c.face.crop, images), _derived(case, c.face.context, images), name, url,
-                             meaning[(c.model, c.max_fmr)], c.agree, c.photos, c.low_quality, tuple(c.face.box),
+                             meaning[(c.model, c.max_fmr)], c.agree, c.photos, c.low_quality, c.face.box,
                              c.fmr <= calibration(c.model).resolution))
     out.sort(key=lambda c: (c.person, c.distance))
     return shown, out
