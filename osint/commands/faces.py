@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(refs_app, name="refs")
     app.add_typer(faces_app, name="faces")
     app.command("match")(match_cmd)
+    app.command("date")(date_cmd)
 
 
 def _settings(detector: str, min_face: int | None = None, every: float = 1.0):  # -> FaceSettings
@@ -98,6 +99,7 @@ def refs_add(
     from osint.facematch import add_references
 
     case = open_case(case_dir)
+    _check_born(born)
     result = add_references(case, person, photos, name=name, born=born, missing_since=missing_since, note=note,
                             face=face, settings=_settings(detector))
     bad = [p for p in result if p.status != "ok"]
@@ -119,6 +121,21 @@ def refs_add(
                 file_error(p.path, p.error or "no face found")
         out.print(f"{person}: {len(result) - len(bad)} of {len(result)} photos usable")
     raise typer.Exit(EXIT_SOME_FAILED if bad else EXIT_OK)
+
+
+def _check_born(born: str | None) -> None:
+    """Warn (one line; the person is still added and matched) about a birth that cannot be right."""
+    from datetime import date
+
+    from osint.facematch.ages import parse_born
+
+    birth = parse_born(born)
+    if born and birth is None:
+        err.print(f"[yellow]warning:[/] --born {escape(born)!r} is not a year or date (YYYY, YYYY-MM-DD): no ages "
+                  "will be shown", highlight=False)
+    elif birth is not None and birth.year > date.today().year:
+        err.print(f"[yellow]warning:[/] --born {birth} is in the future: ages will not be shown and every "
+                  "candidate is flagged until it is corrected (`osint refs add ID --born YYYY`)", highlight=False)
 
 
 @refs_app.command("ls")
@@ -259,6 +276,47 @@ def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: boo
 
 def _short(item: str) -> str:
     return item[:12] if len(item) == 64 and all(c in "0123456789abcdef" for c in item) else item
+
+
+# ---- dates -------------------------------------------------------------------------------------------
+def date_cmd(
+    item: str = typer.Argument(..., help="The item (SHA-256 or a unique prefix; `osint ls` lists them)."),
+    when: Optional[str] = typer.Argument(None, help="Its date, YYYY-MM-DD. Omit it to show the date in use."),
+    what: str = typer.Option("date given", "--what",
+                             help="What the date is, kept with it and shown beside ages, e.g. 'post date' "
+                                  "(the photo was taken on or before it) or 'caption says'."),
+    clear: bool = typer.Option(False, "--clear", help="Remove the date given before (EXIF counts again)."),
+    case_dir: Optional[Path] = CaseOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Give the date of a photo or video whose EXIF or video header has none (or a wrong one).
+
+    Match candidates show the child's age in the reference and the found photo and the years between
+    them; those need both photos' dates. A date given here wins over the file's own and is kept as a
+    record in the case, logged in the custody log with who gave it (run it again to correct it).
+    """
+    from osint.errors import OsintError
+    from osint.facematch.ages import clear_item_date, item_date, set_item_date
+
+    case = open_case(case_dir)
+    try:
+        sha = case.item(item).sha256
+    except OsintError as exc:
+        fail(str(exc))
+    if clear:
+        if not clear_item_date(case, sha):
+            fail(f"no date was given for {sha[:12]}", EXIT_SOME_FAILED)
+    elif when is not None:
+        try:
+            set_item_date(case, sha, when, what=what)
+        except ValueError as exc:
+            fail(str(exc))
+    found = item_date(case, sha)
+    if as_json:
+        emit_json({"item": sha, **vars(found)})
+    else:
+        out.print(f"{sha[:12]}: {found.date or 'no date'} ({found.source})" + (f"; {found.note}" if found.note else ""),
+                  highlight=False)
 
 
 # ---- faces -------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ false-match rate measured at that distance. Results are candidates for human rev
 Importing this package loads no model and changes no library setting; models load on first use.
 """
 
+from osint.facematch.ages import AgeGap, ItemDate, age_gap, item_date, set_item_date, under_18, under_18_at_reference
 from osint.facematch.analyse import (MIN_ENCODE_PX, STAGE, FaceSettings, FoundFace, FrameInfo, MediaFaces,
                                      analyse_file, faces_in_frame, scan_case)
 from osint.facematch.calibration import Calibration, calibration, distances, fusion_scales, shipped
@@ -18,7 +19,8 @@ from osint.facematch.gallery import (CaseMatches, Person, RefPhoto, add_referenc
                                      reference_faces, remove_person)
 from osint.facematch.match import REVIEW, Candidate, default_model, describe, match
 
-__all__ = ["DETECTORS", "ENCODERS", "MIN_ENCODE_PX", "REVIEW", "STAGE", "Calibration", "Candidate", "CaseMatches",
+__all__ = ["DETECTORS", "ENCODERS", "MIN_ENCODE_PX", "REVIEW", "STAGE", "AgeGap", "ItemDate", "age_gap", "item_date",
+           "set_item_date", "under_18", "under_18_at_reference", "Calibration", "Candidate", "CaseMatches",
            "Detection", "FaceRef", "FaceSet", "FaceSettings", "FolderMatch", "FoundFace", "FrameInfo", "Group",
            "MediaFaces", "Person", "RefPhoto", "add_references", "analyse_file", "calibration", "case_faces",
            "case_matches", "cluster",

@@ -3,6 +3,7 @@
 from osint.media.image import load_image
 from osint.media.probe import Probe, captured_log, probe, read_exif
 from osint.media.sniff import HEAD_BYTES, MediaKind, sniff, sniff_file
-from osint.media.video import Frame, sample_frames
+from osint.media.video import Frame, creation_time, sample_frames
 
-__all__ = ["HEAD_BYTES", "Frame", "MediaKind", "Probe", "captured_log", "load_image", "probe", "read_exif", "sample_frames", "sniff", "sniff_file"]
+__all__ = ["HEAD_BYTES", "Frame", "MediaKind", "Probe", "captured_log", "creation_time", "load_image",
+           "probe", "read_exif", "sample_frames", "sniff", "sniff_file"]

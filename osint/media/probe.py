@@ -189,8 +189,11 @@ def _probe_video(path: Path, kind: MediaKind) -> Probe:
         cap.release()
     codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ") if fourcc else ""
     duration = frames / fps if fps > 0 and frames > 0 and math.isfinite(fps) else None
+    from osint.media.video import creation_time
+
     meta = {"width": width, "height": height, "fps": round(fps, 3), "frame_count": frames,
-            "duration_s": round(duration, 3) if duration else None, "codec": codec}
+            "duration_s": round(duration, 3) if duration else None, "codec": codec,
+            "creation_time": creation_time(path)}
     return Probe(kind, width, height, meta, None)
 
 

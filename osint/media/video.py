@@ -62,3 +62,44 @@ def sample_frames(path: Path | str, every_s: float = DEFAULT_EVERY_S,
             raise CorruptMedia("video has no decodable frame")
     finally:
         cap.release()
+
+
+_MP4_EPOCH = 2082844800          # seconds from 1904-01-01 (MP4/QuickTime time) to 1970-01-01
+_MAX_BOXES = 4096                # boxes walked at most: a hostile file may declare millions
+
+
+def creation_time(path: Path | str) -> str | None:
+    """The creation time an MP4/MOV file's movie header (moov/mvhd) states, as ISO 8601 UTC; None when the file
+    is another container, states none (0, which encoders write when they do not know) or is damaged."""
+    import struct
+    from datetime import datetime, timezone
+
+    try:
+        with open(path, "rb") as fh:
+            end = fh.seek(0, 2)
+            pos, stop, seen = 0, end, 0
+            while pos + 8 <= stop and seen < _MAX_BOXES:
+                seen += 1
+                fh.seek(pos)
+                size, kind = struct.unpack(">I4s", fh.read(8))
+                head = 8
+                if size == 1:
+                    size, head = struct.unpack(">Q", fh.read(8))[0], 16
+                elif size == 0:
+                    size = stop - pos
+                if size < head or pos + size > end:
+                    return None
+                if kind == b"moov":          # descend: mvhd is a direct child of moov
+                    pos, stop = pos + head, pos + size
+                    continue
+                if kind == b"mvhd":
+                    version = fh.read(4)[0]
+                    secs = struct.unpack(">Q" if version == 1 else ">I", fh.read(8 if version == 1 else 4))[0]
+                    if secs <= _MP4_EPOCH:     # 0 (unset) or before 1970: no real creation time
+                        return None
+                    when = datetime.fromtimestamp(secs - _MP4_EPOCH, timezone.utc)
+                    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+                pos += size
+    except (OSError, struct.error, IndexError, ValueError, OverflowError):
+        return None
+    return None
