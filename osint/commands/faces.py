@@ -247,30 +247,42 @@ def _candidate_row(c: Any, names: dict[str, str]) -> dict[str, Any]:
             "fmr_is_upper_bound": c.fmr <= calibration(c.model).resolution, "agree": c.agree, "photos": c.photos, "model": c.model,
             "threshold": c.threshold, "max_fmr": c.max_fmr, "crop": c.face.crop, "context": c.face.context,
             "reference_item": c.reference.item, "reference_crop": c.reference.crop, "quality": c.face.quality,
-            "low_quality": c.low_quality, "status": "candidate for human review"}
+            "low_quality": c.low_quality, "ages": c.ages.as_dict() if c.ages else None,
+            "status": "candidate for human review"}
 
 
 def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: bool, as_csv: bool, meaning: str,
                       scope: str) -> None:
     rows = [_candidate_row(c, names) for c in candidates]
+    ages = {id(r): c.ages for r, c in zip(rows, candidates)}
     if as_json:
         emit_json({"meaning": meaning, "searched": scope, "candidates": rows})
         return
     if as_csv:
         keys = ["item", "media_type", "frame_time_s", "face", "box", "person", "name", "rank", "distance", "fmr",
-                "fmr_is_upper_bound", "agree", "photos", "model", "threshold", "low_quality", "crop", "reference_item", "status"]
+                "fmr_is_upper_bound", "agree", "photos", "model", "threshold", "low_quality", "crop", "reference_item",
+                "age_reference", "age_found", "years_between", "age_flags", "status"]
         w = csv.DictWriter(sys.stdout, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
-            w.writerow({**r, "box": " ".join(map(str, r["box"]))})
+            a = r["ages"] or {}
+            w.writerow({**r, "box": " ".join(map(str, r["box"])), "age_reference": a.get("age_reference"),
+                        "age_found": a.get("age_found"), "years_between": a.get("years_between"),
+                        "age_flags": "; ".join(a.get("flags") or [])})
         return
     table(f"Candidates for human review ({len(rows)}; searched {scope})",
-          ["item", "time s", "face", "box", "person", "distance", "FMR", "agree", "quality", "crop"],
+          ["item", "time s", "face", "box", "person", "distance", "FMR", "agree", "quality", "crop",
+           "age ref -> found (gap)", "flags"],
           [(_short(r["item"]), "" if r["frame_time_s"] is None else f"{r['frame_time_s']:.1f}", r["face"],
             ",".join(map(str, r["box"])), f"{r['person']} ({r['name']})" if r["name"] != r["person"] else r["person"],
             f"{r['distance']:.3f}", fmr_text(r["fmr"], r["fmr_is_upper_bound"]), f"{r['agree']}/{r['photos']}",
-            "low" if r["low_quality"] else "ok", (r["crop"] or "")[:12])
+            "low" if r["low_quality"] else "ok", (r["crop"] or "")[:12],
+            (a.summary() or "no dates") if (a := ages[id(r)]) else "", "; ".join(a.flags) if a else "")
            for r in rows])
+    undated = {r["item"] for r in rows if (a := ages[id(r)]) and a.found.date is None}
+    if undated:
+        err.print(f"{len(undated)} found item(s) have no date, so no age is shown for them: give one with "
+                  "`osint date ITEM YYYY-MM-DD` (e.g. the post date)", highlight=False)
     err.print(meaning, highlight=False)
 
 

@@ -106,6 +106,10 @@ def review(
                   f"(model {c.model}), false-match rate {fmr_text(c.fmr, c.fmr_bound)}", highlight=False)
         out.print(f"  found in {c.name or c.item[:12]}" + (f" at {c.t:.1f} s" if c.t is not None else ""),
                   highlight=False)
+        if c.ages:
+            out.print(f"  {c.ages}", highlight=False, markup=False)
+        for flag in c.age_flags:
+            out.print(f"  age check: {flag}", highlight=False, markup=False)
         for label, sha in (("reference crop", c.ref_crop), ("found crop", c.found_crop), ("context", c.context)):
             if sha:
                 out.print(f"  {label}: {case.derived_path(sha, '.jpg')}", highlight=False)
@@ -244,7 +248,8 @@ def demo(
 def _candidate_table(case, shown, title, decisions=()) -> None:  # type: ignore[no-untyped-def]
     latest = {d.candidate: d for d in decisions}
     table(f"{case.name}: {len(shown)} {title}", ["candidate", "person", "distance", "false-match rate", "model",
-                                                 "found in", "at (s)", "decision"],
+                                                 "found in", "at (s)", "ages", "decision"],
           [(c.id, c.person, f"{c.distance:.3f}", fmr_text(c.fmr, c.fmr_bound), c.model, c.name or c.item[:12],
             "" if c.t is None else f"{c.t:.1f}",
+            c.ages + "".join(f" [!] {f}" for f in c.age_flags),
             f"{latest[c.id].decision} ({latest[c.id].reviewer})" if c.id in latest else "") for c in shown])

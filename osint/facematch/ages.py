@@ -12,8 +12,10 @@ The call a calibration needs: `under_18(born, when)` -> True / False / None (unk
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any
 
 Day = date                         # (ItemDate's field `date` hides the type inside the class)
@@ -87,6 +89,28 @@ class AgeGap:
         ages = f"age {self.age_reference or '?'} -> {self.age_found or '?'}"
         gap = "" if self.years_between is None else f" ({self.years_between:+.1f} y)"
         return ages + gap
+
+    def describe(self) -> str:
+        """A sentence for reviewers: each photo's date and where it comes from, the ages, the years between."""
+        parts = []
+        for label, when, age in (("reference photo", self.reference, self.age_reference),
+                                 ("found photo", self.found, self.age_found)):
+            dated = f"{when.date} ({when.source})" if when.date else f"no date ({when.note or 'none known'})"
+            parts.append(f"{label}: {dated}" + (f", age {age}" if age is not None else ""))
+        if self.years_between is not None:
+            parts.append(f"{abs(self.years_between):.1f} years {'later' if self.years_between >= 0 else 'EARLIER'}")
+        if not self.born:
+            parts.append("year of birth unknown (`osint refs add ID --born YYYY`)")
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for --json: dates with their sources, ages as text ("11-12"), years between, flags."""
+        return {"born": self.born, "reference_date": self.reference.date, "reference_date_source": self.reference.source,
+                "found_date": self.found.date, "found_date_source": self.found.source,
+                "found_date_note": self.found.note or None,
+                "age_reference": None if self.age_reference is None else str(self.age_reference),
+                "age_found": None if self.age_found is None else str(self.age_found),
+                "years_between": self.years_between, "flags": list(self.flags)}
 
 
 def parse_born(text: str | int | None) -> Birth | None:
@@ -248,6 +272,39 @@ def age_gap(born: str | None, reference: ItemDate, found: ItemDate, *, today: da
     if age_found is not None and age_found.low >= ADULT:
         flags.append(f"age {age_found} in the found photo: an adult, where a child is searched")
     return AgeGap(str(birth) if birth else born, reference, found, age_ref, age_found, gap, tuple(flags))
+
+
+def dated(candidates: list[Any], born: dict[str, str | None], date_of: Callable[[str, str], ItemDate]) -> list[Any]:
+    """Match candidates with `ages` filled in: each person's age in the reference and the found photo, from
+    `born` (person -> --born) and `date_of(item, media_type)`, asked once per item."""
+    from dataclasses import replace
+
+    dates: dict[str, ItemDate] = {}
+
+    def when(face: Any) -> ItemDate:
+        if face.item not in dates:
+            dates[face.item] = date_of(face.item, face.media_type)
+        return dates[face.item]
+
+    return [replace(c, ages=age_gap(born.get(c.person), when(c.reference), when(c.face))) for c in candidates]
+
+
+def case_dated(case: Any, candidates: list[Any]) -> list[Any]:
+    """`dated` for a case: births from the person records, dates from `item_date`."""
+    born = {pid: (rec or {}).get("born") for pid, rec in case.records("person").items()}
+    return dated(candidates, born, lambda sha, _media: item_date(case, sha))
+
+
+def file_date(path: str, media_type: str = "image") -> ItemDate:
+    """A file's own date outside a case (EXIF, or a video's creation time); never raises."""
+    from osint.media import creation_time, read_exif
+
+    try:
+        exif = read_exif(Path(path))[0] if media_type == "image" else {}
+    except OSError as exc:
+        return ItemDate(None, "none", f"unreadable: {exc.strerror or exc}")
+    return metadata_date({"exif": exif, "creation_time": creation_time(path) if media_type == "video" else None},
+                         media_type)
 
 
 def under_18_at_reference(case: Any, person: str, reference_sha256: str) -> bool | None:

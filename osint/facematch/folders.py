@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from osint.facematch.ages import dated, file_date
 from osint.facematch.analyse import FaceSettings, analyse_file, without_images
 from osint.facematch.faceset import FaceSet, concat, from_result
 from osint.facematch.gallery import RefPhoto, choose_face
@@ -96,6 +97,6 @@ def match_folders(refs: Path | str, paths: Iterable[Path | str], *, settings: Fa
             result.faces += len(fs)
             found.append(fs)
     refs_set: FaceSet = concat(ref_sets, settings.models)
-    result.candidates = match(concat(found, settings.models), refs_set, owners, model=model, max_fmr=max_fmr,
-                              top=top)
+    result.candidates = dated(match(concat(found, settings.models), refs_set, owners, model=model, max_fmr=max_fmr,
+                                    top=top), {}, file_date)
     return result

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from osint.facematch.ages import case_dated
 from osint.facematch.analyse import STAGE, FaceSettings, scan_case
 from osint.facematch.detect import iou
 from osint.facematch.faceset import FaceSet, case_faces, concat, from_result
@@ -174,7 +175,9 @@ class CaseMatches:
 def case_matches(case: Any, settings: FaceSettings, *, model: str | None = None, max_fmr: float | None = None,
                  top: int = 3, analyse: bool = True) -> CaseMatches:
     """Rank reference persons for every face in the case's cached results (numpy only: no collected image is
-    decoded, so adding one reference re-matches a whole case in seconds). `analyse`: as in reference_faces."""
+    decoded, so adding one reference re-matches a whole case in seconds), each with the person's ages in both
+    photos (ages.case_dated). `analyse`: as in reference_faces."""
     refs, owners = reference_faces(case, settings, analyse=analyse)
     faces = case_faces(case, settings)
-    return CaseMatches(match(faces, refs, owners, model=model, max_fmr=max_fmr, top=top), faces, refs, owners)
+    found = match(faces, refs, owners, model=model, max_fmr=max_fmr, top=top)
+    return CaseMatches(case_dated(case, found), faces, refs, owners)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from osint.facematch.ages import AgeGap
 from osint.facematch.calibration import Calibration, calibration, distances, min_quality, shipped
 from osint.facematch.faceset import FaceRef, FaceSet
 
@@ -25,7 +26,8 @@ class Candidate:
     fmr: share of different-person pairs measured this close or closer (the chance a stranger scores so
     well, per comparison); agree: how many of the person's `photos` reference faces are within threshold;
     rank: 1 for the face's closest person; low_quality: the face scores below the calibration faces'
-    quality floor (blurred, dark or tiny), so its FMR is less certain than stated."""
+    quality floor (blurred, dark or tiny), so its FMR is less certain than stated; ages: the person's age in
+    the reference and the found photo and the years between (filled in where dates are known: ages.dated)."""
 
     face: FaceRef
     person: str
@@ -39,6 +41,7 @@ class Candidate:
     threshold: float
     max_fmr: float
     low_quality: bool
+    ages: AgeGap | None = None
 
 
 def default_model() -> str:

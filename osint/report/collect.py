@@ -96,7 +96,8 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
                              c.face.frame, _derived(case, c.reference.crop, images),
                              _derived(case, c.face.crop, images), _derived(case, c.face.context, images), name, url,
                              meaning[(c.model, c.max_fmr)], c.agree, c.photos, c.low_quality, c.face.box,
-                             c.fmr <= calibration(c.model).resolution))
+                             c.fmr <= calibration(c.model).resolution, c.ages.describe() if c.ages else "",
+                             c.ages.flags if c.ages else ()))
     out.sort(key=lambda c: (c.person, c.distance))
     return shown, out
 

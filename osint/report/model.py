@@ -31,7 +31,9 @@ class Candidate:
     are within the threshold; `low_quality` marks a face below the quality the rates were measured on;
     `box` is the face (left, top, width, height) in original pixels; `fmr_bound` means no different-person
     pair of the calibration scored this close, so `fmr` is only an upper bound (1 / pairs measured).
-    Image fields name keys of `ReportData.images`.
+    `ages`: the person's age in the reference and the found photo, each photo's date and its source, and the
+    years between (one sentence); `age_flags`: what does not fit (found before the reference, an age below 0
+    or of an adult, a birth year in the future). Image fields name keys of `ReportData.images`.
     """
 
     id: str
@@ -56,6 +58,8 @@ class Candidate:
     low_quality: bool = False
     box: tuple[int, int, int, int] | None = None
     fmr_bound: bool = False
+    ages: str = ""
+    age_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,8 @@
     info.append(el("div", {class: "score", text: `distance ${c.distance.toFixed(3)}${thr} · model ${c.model}`}),
                 el("div", {class: "fmr", text: "false-match rate at this distance: " + pct(c.fmr, c.fmr_bound)}),
                 el("div", {class: "verdict", text: "Candidate for human review, not an identification."}));
+    if (c.ages) info.append(el("div", {class: "ages", text: c.ages}));
+    (c.age_flags || []).forEach(f => info.append(el("div", {class: "verdict", text: "Age check: " + f})));
     if (c.photos) info.append(el("div", {text: `${c.agree} of ${c.photos} reference photo${c.photos === 1 ? "" : "s"} of ${p.name} within the threshold`}));
     if (c.low_quality) info.append(el("div", {class: "verdict", text: "Low-quality face (blurred, dark or tiny): below the quality the false-match rate was measured on, so the rate is less certain than stated."}));
     info.append(el("div", {class: "sha", title: `item SHA-256 ${c.item}`, text: `candidate ${c.id} · item ${short(c.item)}`}));
