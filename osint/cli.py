@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from osint import __version__
-from osint.commands import case, evidence, faces, geo, hashing, report
+from osint.commands import capture, case, evidence, faces, geo, hashing, report
 from osint.errors import OsintError
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ geo.register(app)
 evidence.register(app)
 faces.register(app)
 report.register(app)
+capture.register(app)
 
 
 

@@ -100,14 +100,17 @@ def _os_reason(exc: OSError) -> str:
 
 
 def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", note: str = "",
-             role: str = "collected", actor: str | None = None) -> AddOutcome:
+             role: str = "collected", actor: str | None = None, origin: str | None = None,
+             origin_mtime: str | None = None) -> AddOutcome:
     """Add one file to the case; never raises for a problem with the file itself.
 
     The first bytes are sniffed before anything is copied, so a huge file that is not media costs nothing.
+    `origin` (with `origin_mtime`) names where the bytes came from when that is not the file's own path
+    (a capture's media URL).
     """
-    original = str(path.absolute())
+    original = origin or str(path.absolute())
     try:
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat()
+        mtime = origin_mtime if origin else datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat()
         with open(path, "rb") as fh:
             head = fh.read(HEAD_BYTES)
         if not head:

@@ -255,7 +255,14 @@ class Case:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        """One atomic write: BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
+
+        A transaction opened inside another joins it, so several writes (a capture's items, acquisitions
+        and record) commit or vanish together.
+        """
+        if self.db.in_transaction:
+            yield self.db
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -403,6 +410,17 @@ class Case:
                 os.fsync(fh.fileno())
             os.replace(tmp, dest)
         return sha
+
+    def put_derived_file(self, src: Path, suffix: str = "") -> str:
+        """Store a file made by analysis or capture (a web archive) by content, streamed; return its SHA-256."""
+        staged = self.stage_file(src)
+        dest = self.derived_path(staged.sha256, suffix)
+        if dest.exists():
+            self.discard(staged)
+        else:
+            dest.parent.mkdir(exist_ok=True)
+            os.replace(staged.tmp, dest)
+        return staged.sha256
 
     def derived_path(self, sha256: str, suffix: str = "") -> Path:
         return self.root / "derived" / sha256[:2] / f"{sha256}{suffix}"

@@ -26,6 +26,7 @@ REQUIRED_TAGS = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", CUSTODY_FIL
 LINE = re.compile(r"^([0-9a-fA-F]{64})\s+(\S.*)$")
 
 
+MAX_WACZ_BYTES = 1 << 30  # a captured page's web archive is re-checked in memory up to this size
 MIN_TRUST_HEX = 32  # a trusted fingerprint given by prefix must pin at least 128 bits of the key's SHA-256
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ def _verify(reader: BagReader, pubkey: bytes | None, trusted: Sequence[str]) -> 
                                                              "timestamped, but the token is absent"))
     if CUSTODY_FILE in names:
         report |= _check_custody(reader, info, failures)
+    _check_web_archives(reader, names, failures)
     return BundleReport(str(reader.path), tuple(failures), **report)
 
 
@@ -225,6 +227,18 @@ def _check_signature(reader: BagReader, names: set[str], pubkey: bytes | None, t
             failures.append(Failure("signature", SIGNATURE_FILE, f"not a valid signature of tagmanifest-sha256.txt "
                                                                  f"by key {fingerprint(check_key)}"))
     return out
+
+
+def _check_web_archives(reader: BagReader, names: set[str], failures: list[Failure]) -> None:
+    """Each captured page's WACZ must match its own datapackage.json digests (a capture's own proof)."""
+    from osint.capture.archive import check_wacz
+
+    for rel in sorted(n for n in names if n.startswith("data/derived/") and n.endswith(".wacz")):
+        try:
+            problems = check_wacz(reader.read(rel, limit=MAX_WACZ_BYTES))
+        except HostileBundle:
+            problems = [f"larger than {MAX_WACZ_BYTES:,} bytes: its own digests were not checked"]
+        failures += [Failure("payload", rel, f"web archive: {p}") for p in problems]
 
 
 def _check_custody(reader: BagReader, info: dict[str, str], failures: list[Failure]) -> dict[str, Any]:
