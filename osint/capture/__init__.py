@@ -11,9 +11,9 @@ from osint.capture.archive import WarcLog, check_wacz, make_wacz, wacz_responses
 from osint.capture.net import CaptureError, Fetched, Fetcher, NetOptions, RefusedURL, check_url
 from osint.capture.parse import Listing, MediaRef, Post, read_page, read_telegram, read_vk
 from osint.capture.run import (CAPTURE_KIND, SUPPORTED, CaptureOptions, CaptureOutcome, CaptureSummary,
-                               MediaOutcome, Planned, capture, classify, plan)
+                               MediaOutcome, Planned, PostInfo, capture, classify, item_posts, plan)
 
 __all__ = ["CAPTURE_KIND", "SUPPORTED", "CaptureError", "CaptureOptions", "CaptureOutcome", "CaptureSummary",
-           "Fetched", "Fetcher", "Listing", "MediaOutcome", "MediaRef", "NetOptions", "Planned", "Post",
+           "Fetched", "Fetcher", "Listing", "MediaOutcome", "MediaRef", "NetOptions", "Planned", "Post", "PostInfo",
            "RefusedURL", "WarcLog", "capture", "check_url", "check_wacz", "classify", "make_wacz", "plan",
-           "read_page", "read_telegram", "read_vk", "wacz_responses"]
+           "item_posts", "read_page", "read_telegram", "read_vk", "wacz_responses"]

@@ -15,10 +15,12 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from osint import TOOL
@@ -292,13 +294,13 @@ class _Run:
             return
         fetched: dict[str, list[tuple[MediaRef, Fetched | None, list[Fetched], str]]] = {}
         for post in todo:
-            items = []
+            items: list[tuple[MediaRef, Fetched | None, list[Fetched], str]] = []
             for ref in post.media[:self.options.max_media]:
                 mark = len(self.fetcher.log)
                 try:
-                    got = cache.get(ref.url) or self.fetcher.fetch(ref.url)
-                    cache[ref.url] = got
-                    items.append((ref, got, self.fetcher.log[mark:], ""))
+                    hit = cache.get(ref.url) or self.fetcher.fetch(ref.url)
+                    cache[ref.url] = hit
+                    items.append((ref, hit, self.fetcher.log[mark:], ""))
                 except CaptureError as exc:
                     items.append((ref, None, self.fetcher.log[mark:], str(exc)))
             fetched[post.url] = items
@@ -318,8 +320,8 @@ class _Run:
             for post in todo:
                 known = {ref.url for ref, _, _, _ in fetched[post.url]}
                 for extra in rendered.media[:max(0, self.options.max_media - len(known))]:
-                    if extra not in known and (got := cache.get(extra)) is not None and got.status == 200:
-                        fetched[post.url].append((MediaRef(extra), got, [], ""))
+                    if extra not in known and (loaded := cache.get(extra)) is not None and loaded.status == 200:
+                        fetched[post.url].append((MediaRef(extra), loaded, [], ""))
         for post in todo:
             self.store_post(url, source, page, page_exchanges + shared, post, fetched[post.url], rendered,
                             tuple(notes))
@@ -358,12 +360,13 @@ class _Run:
         outcomes: list[MediaOutcome] = []
         collector = self.options.collector or default_actor()
         with case.transaction():
-            media_docs = []
-            for ref, got, _, error in media:
-                if got is None:
+            media_docs: list[dict[str, Any]] = []
+            for ref, maybe, _, error in media:
+                if maybe is None:
                     outcomes.append(MediaOutcome(ref.url, "failed", error=error))
                     media_docs.append({"url": ref.url, "error": error})
                     continue
+                got = maybe
                 note = (f"captured {got.fetched_at} by osint capture {cid}: HTTP {got.status} "
                         f"{got.content_type or '(no content type)'}, {got.size} bytes, from the page {post.url}")
                 added = add_file(case, got.body, collector=collector, source_url=post.url, note=note,
@@ -434,7 +437,7 @@ def capture(case: Case, urls: Iterable[str], options: CaptureOptions,
         if data.get("job") == key and data.get("status") == "running":
             run_id, resumed = rid, True
     if not run_id:
-        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + key[:8]
+        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
     done = {d["url"] for d in case.records(CAPTURE_KIND).values() if d.get("run") == run_id}
     run_doc = {"job": key, "urls": urls, "since": str(options.since or ""), "until": str(options.until or ""),
                "collector": collector, "proxy": bool(options.net.proxy), "user_agent": options.net.user_agent,
@@ -466,4 +469,26 @@ def capture(case: Case, urls: Iterable[str], options: CaptureOptions,
                                               "requests": summary.requests})
     return summary
 
+
+@dataclass(frozen=True)
+class PostInfo:
+    """Where a captured item was posted: the post or page URL, its date (ISO 8601 or ''), its text, and when
+    it was captured (the latest capture of the item)."""
+
+    url: str
+    date: str
+    text: str
+    captured_at: str
+    capture_id: str
+
+
+def item_posts(case: Case) -> dict[str, PostInfo]:
+    """The latest capture of each captured item, by SHA-256 (read only; one pass over the capture records)."""
+    found: dict[str, PostInfo] = {}
+    for cid, data in sorted(case.records(CAPTURE_KIND).items(), key=lambda kv: str(kv[1].get("captured_at"))):
+        info = PostInfo(str(data.get("url", "")), str(data.get("post_date") or ""), str(data.get("text") or ""),
+                        str(data.get("captured_at", "")), cid)
+        for sha in data.get("items") or []:
+            found[str(sha)] = info
+    return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
@@ -81,7 +82,9 @@ def capture_cmd(
 
     todo = _urls(urls or [], from_file)
     net = NetOptions(proxy=proxy, rate=rate, allow_private=allow_private, max_bytes=max_size << 20,
-                     total_timeout=timeout, read_timeout=min(30.0, timeout), **({"user_agent": user_agent} if user_agent else {}))
+                     total_timeout=timeout, read_timeout=min(30.0, timeout))
+    if user_agent:
+        net = replace(net, user_agent=user_agent)
     options = CaptureOptions(net=net, collector=collector or default_actor(), since=_day(since, "--since"),
                              until=_day(until, "--until"), browser=not no_browser, max_pages=max_pages)
     planned = plan(todo, options)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from osint.capture import item_posts
 from osint.case import Case, CustodyEntry, check_chain
 from osint.errors import OsintError
 from osint.report.decisions import case_decisions
@@ -87,9 +88,11 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
     shown = [Person(p.id, p.name, tuple(k for f, o in zip(refs.faces, owners) if o == p.id
                                         if (k := _derived(case, f.crop, images))), _about(p)) for p in people]
     meaning = {(m, f): describe(m, f) for m, f in {(c.model, c.max_fmr) for c in found}}
+    posts = item_posts(case)
     out = []
     for c in found:
         name, url = _name(case, c.face.item)
+        post = posts.get(c.face.item)
         out.append(Candidate(candidate_id(c.person, c.face.item, c.face.index, c.face.t, c.face.box), c.person,
                              c.face.item,
                              c.face.index, c.distance, c.threshold, c.fmr, c.model, c.face.media_type, c.face.t,
@@ -97,7 +100,8 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
                              _derived(case, c.face.crop, images), _derived(case, c.face.context, images), name, url,
                              meaning[(c.model, c.max_fmr)], c.agree, c.photos, c.low_quality, c.face.box,
                              c.fmr <= calibration(c.model).resolution, c.ages.describe() if c.ages else "",
-                             c.ages.flags if c.ages else ()))
+                             c.ages.flags if c.ages else (),
+                             *((post.url, post.date, post.text[:2000]) if post else ())))
     out.sort(key=lambda c: (c.person, c.distance))
     return shown, out
 

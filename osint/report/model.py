@@ -60,6 +60,9 @@ class Candidate:
     fmr_bound: bool = False
     ages: str = ""
     age_flags: tuple[str, ...] = ()
+    post_url: str = ""          # where the item was posted, when it was captured from the web (osint capture)
+    post_date: str = ""
+    post_text: str = ""
 
 
 @dataclass(frozen=True)

@@ -146,15 +146,32 @@ PLAIN = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Orphanage No.
 <img src="/static/logo.svg" alt="logo"></body></html>"""
 
 
-class Site:
-    """The test web site on 127.0.0.1 (a thread); `requests` logs (path, headers) of every request."""
+def big_channel_page(before: int | None, posts: int, per_page: int, photos: int) -> str:
+    """A page of the benchmark channel "big": `posts` posts, `per_page` a page, post k showing photos
+    k % photos .. (1 to 3 of them, as an album when several)."""
+    top = posts if before is None else min(before - 1, posts)
+    ids = list(range(max(1, top - per_page + 1), top + 1))
+    html = "".join(_tg_post("big", pid, f"2024-01-{1 + pid % 28:02d}T00:00:00+00:00",
+                            f"post {pid}", [f"/media/big{(pid + j) % photos}.jpg" for j in range(1 + pid % 3)],
+                            None, pid % 3 > 0) for pid in ids)
+    prev = f'<link rel="prev" href="/s/big?before={ids[0]}">' if ids and ids[0] > 1 else ""
+    return (f'<html><head><title>big</title>{prev}<link rel="stylesheet" href="/static/tg.css"></head><body>'
+            f'<div class="tgme_channel_info"></div>{html}</body></html>')
 
-    def __init__(self) -> None:
+
+class Site:
+    """The test web site on 127.0.0.1 (a thread); `requests` logs (path, headers) of every request.
+    `big` > 0 adds the benchmark channel /s/big of that many posts over `big_photos` photos."""
+
+    def __init__(self, big: int = 0, big_photos: int = 100) -> None:
+        self.big = big
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.routes: dict[str, Response] = {}
         media = {f"p{i}.jpg": shared_photo(i) or jpeg(i) for i in range(1, 8)}
         media |= {f"k{i}.jpg": jpeg(100 + i) for i in (1, 2)} | {f"w{i}.jpg": jpeg(200 + i) for i in (1, 2, 3)}
         media["v1.mp4"] = mp4()
+        if big:
+            media |= {f"big{i}.jpg": shared_photo(10 + i) or jpeg(1000 + i) for i in range(big_photos)}
         self.media = media
         for name, data in media.items():
             ctype = "video/mp4" if name.endswith(".mp4") else "image/jpeg"
@@ -221,6 +238,11 @@ class Site:
                     before = int(query.split("before=")[1]) if "before=" in query else None
                     resp = Response(body=telegram_page(before).encode(),
                                     headers={"Content-Type": "text/html; charset=utf-8"})
+                elif path == "/s/big" and site.big:
+                    before = int(query.split("before=")[1]) if "before=" in query else None
+                    resp = Response(body=big_channel_page(before, site.big, 20, len(
+                        [m for m in site.media if m.startswith("big")])).encode(),
+                        headers={"Content-Type": "text/html; charset=utf-8"})
                 else:
                     resp = site.routes.get(path, Response(404, b"no such page", {"Content-Type": "text/plain"}))
                 self.serve(resp)

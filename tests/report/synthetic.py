@@ -50,7 +50,9 @@ def report_data(n: int, *, persons: int = 3, per_context: int = 5, distinct: int
                                "video" if video else "image", 12.5 if video else None, 300 if video else None,
                                f"ref{i % persons}", f"crop{i}", f"ctx{i // per_context}", hostile_name,
                                "https://t.me/example/1", "distance meaning (test)", 1, 2, i % 11 == 0,
-                               (10, 10, 60, 60), i % 13 == 0))
+                               (10, 10, 60, 60), i % 13 == 0,
+                               **({"post_url": "https://t.me/example/1", "post_date": "2024-01-20T10:00:00Z",
+                                   "post_text": "Экскурсия <b>not markup</b>"} if i == 0 else {})))
     images["thumbA"], images["thumbB"] = crops[0], crops[1]
     first = cands[0].item
     group = DupGroup((Member(first, "original.jpg", "image", "thumbA"),

@@ -30,6 +30,8 @@ def test_report_renders_offline_and_records_decisions_by_keyboard(tmp_path: Path
         first = page.locator(".card").first
         assert "distance 0.300" in first.inner_text() and "false-match rate" in first.inner_text()
         assert "Candidate for human review" in first.inner_text()
+        assert "posted 2024-01-20 10:00:00 UTC · https://t.me/example/1" in first.inner_text()   # a captured post
+        assert first.locator(".post-text").inner_text() == "Экскурсия <b>not markup</b>"
         assert "duplicate group 1 (2 items)" in first.inner_text()              # its repost chain is linked
         assert "1 of 2 reference photos" in first.inner_text() and "Low-quality face" in first.inner_text()
         assert "below 1.0%: none of the 100 different-person pairs" in first.inner_text()   # an upper bound

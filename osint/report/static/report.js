@@ -125,6 +125,10 @@
       info.append(el("div", {}, link));
     }
     if (c.source_url) info.append(el("div", {class: "help", text: "collected from " + c.source_url}));
+    if (c.post_url) {   // captured from the web: the post's date, link (as text: the report opens nothing) and text
+      info.append(el("div", {class: "post-meta", text: `posted ${c.post_date ? c.post_date.replace("T", " ").replace("Z", " UTC") : "(no date on the page)"} · ${c.post_url}`}));
+      if (c.post_text) info.append(el("blockquote", {class: "post-text", text: c.post_text}));
+    }
     const decide = el("div", {class: "decide"});
     ["confirmed", "rejected", "unsure"].forEach(kind => {
       const b = el("button", {type: "button", class: kind, "data-decision": kind, text: `${kind} (${kind[0]})`});
