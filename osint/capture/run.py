@@ -472,23 +472,38 @@ def capture(case: Case, urls: Iterable[str], options: CaptureOptions,
 
 @dataclass(frozen=True)
 class PostInfo:
-    """Where a captured item was posted: the post or page URL, its date (ISO 8601 or ''), its text, and when
-    it was captured (the latest capture of the item)."""
+    """Where a captured item was posted, from its latest capture: the post or page URL, its date (ISO 8601 or
+    ''), its text, when it was captured; and the earliest post date among all its captures with that post's
+    URL (a photo is at least as old as its first posting)."""
 
     url: str
     date: str
     text: str
     captured_at: str
     capture_id: str
+    first_date: str = ""
+    first_url: str = ""
+
+
+_POSTS: dict[tuple[str, str], dict[str, PostInfo]] = {}
 
 
 def item_posts(case: Case) -> dict[str, PostInfo]:
-    """The latest capture of each captured item, by SHA-256 (read only; one pass over the capture records)."""
+    """Each captured item's posting, by SHA-256 (read only; one pass over the capture records, kept until the
+    case's custody log moves on)."""
+    key = (str(case.root), case.head())
+    if key in _POSTS:
+        return _POSTS[key]
     found: dict[str, PostInfo] = {}
     for cid, data in sorted(case.records(CAPTURE_KIND).items(), key=lambda kv: str(kv[1].get("captured_at"))):
-        info = PostInfo(str(data.get("url", "")), str(data.get("post_date") or ""), str(data.get("text") or ""),
-                        str(data.get("captured_at", "")), cid)
+        url, day = str(data.get("url", "")), str(data.get("post_date") or "")
         for sha in data.get("items") or []:
-            found[str(sha)] = info
+            old = found.get(str(sha))
+            first, first_url = (old.first_date, old.first_url) if old else ("", "")
+            if day and (not first or day < first):
+                first, first_url = day, url
+            found[str(sha)] = PostInfo(url, day, str(data.get("text") or ""), str(data.get("captured_at", "")), cid,
+                                       first, first_url)
+    _POSTS.clear()
+    _POSTS[key] = found
     return found
-

@@ -212,7 +212,8 @@ def metadata_date(metadata: dict[str, Any] | None, media_type: str = "image") ->
 
 
 def item_date(case: Any, sha256: str, item: Any = None) -> ItemDate:
-    """An item's date in a case: the date a person gave (`osint date`) first, else its metadata's."""
+    """An item's date in a case: the date a person gave (`osint date`) first, else its metadata's, else the
+    date it was first posted where `osint capture` found it (the photo is at least that old)."""
     given = case.record(DATE_RECORD, sha256)
     if given and given.get("date"):
         what = given.get("what") or "date given"
@@ -223,7 +224,14 @@ def item_date(case: Any, sha256: str, item: Any = None) -> ItemDate:
         from osint.media import creation_time
 
         metadata = {**metadata, "creation_time": creation_time(case.object_path(sha256))}
-    return metadata_date(metadata, item.media_type)
+    found = metadata_date(metadata, item.media_type)
+    if found.date is None:
+        from osint.capture import item_posts
+
+        post = item_posts(case).get(sha256)
+        if post is not None and post.first_date:
+            return ItemDate(post.first_date[:10], f"post date of {post.first_url} (osint capture; taken on or before)")
+    return found
 
 
 def set_item_date(case: Any, sha256: str, when: str, *, what: str = "date given", actor: str | None = None) -> dict[str, Any]:

@@ -182,3 +182,18 @@ def test_custody_names_no_proxy_address(case, site: Site):
     raw = json.dumps([e.__dict__ for e in case.custody()], default=str)
     assert proxy.url.split("//")[1] not in raw
     assert next(e for e in case.custody() if e.action == "capture").details["proxy_used"] is True
+
+
+def test_post_date_dates_an_item_without_exif(case, site: Site):
+    from osint.capture import capture, item_posts
+    from osint.facematch.ages import item_date, set_item_date
+
+    capture(case, [site.url(f"/s/{CHANNEL}")], fast())
+    caps = {d["url"]: d for d in case.records("capture").values()}
+    photo = caps[site.url(f"/{CHANNEL}/1")]["items"][0]      # posted 2024-01-05, reposted 2024-03-10
+    assert "DateTimeOriginal" not in str(case.item(photo).metadata)
+    when = item_date(case, photo)
+    assert when.date == "2024-01-05" and site.url(f"/{CHANNEL}/1") in when.source
+    assert item_posts(case)[photo].url == site.url(f"/{CHANNEL}/1")     # the latest capture (the walk goes back)
+    set_item_date(case, photo, "2023-12-31", what="date given")           # a person's date still wins
+    assert item_date(case, photo).date == "2023-12-31"
