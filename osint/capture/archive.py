@@ -46,8 +46,17 @@ class WarcLog:
         self.records += 1
 
     def exchange(self, got: Fetched) -> None:
-        """Write the request and the response of one exchange (the body from its file, unmodified)."""
+        """Write the request and the response of one exchange (the body from its file, unmodified); a file
+        another tool fetched (yt-dlp) is one resource record under the URL it came from."""
         from warcio.statusandheaders import StatusAndHeaders
+
+        if got.via:
+            with open(got.body, "rb") as body:
+                self._write(self._writer.create_warc_record(
+                    got.url, "resource", payload=body, length=got.size, warc_content_type=got.content_type,
+                    warc_headers_dict={"WARC-Date": got.fetched_at[:19] + "Z", "WARC-Source-URI": got.requested,
+                                       "WARC-Tool": got.via}))
+            return
 
         parts = urlsplit(got.url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

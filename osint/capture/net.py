@@ -70,6 +70,7 @@ class Fetched:
     redirects: tuple[str, ...] = field(default_factory=tuple)
     request_headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     http_version: str = "HTTP/1.1"
+    via: str = ""          # "" for our own HTTP exchange; the tool's name when another tool fetched the file
 
     def header(self, name: str) -> str:
         """The first value of a header (case-insensitive), or ''."""
@@ -224,7 +225,7 @@ class Fetcher:
         self._wait_turn(host)
         req_headers = {"User-Agent": opts.user_agent, "Accept": "*/*", "Accept-Encoding": "identity",
                        "Accept-Language": "uk,ru;q=0.8,en;q=0.6", **extra}
-        started, when = time.monotonic(), _now()
+        started, when = time.monotonic(), now_iso()
         body = self.workdir / f"{uuid.uuid4().hex}.body"
         self.requests += 1
         try:
@@ -306,5 +307,6 @@ def _read_failure(exc: BaseException, opts: NetOptions) -> str:
     return f"failed while reading: {text.splitlines()[0][:200] if text else type(exc).__name__}"
 
 
-def _now() -> str:
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 with microseconds."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

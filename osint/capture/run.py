@@ -43,14 +43,11 @@ UNSUPPORTED = {
     "x.com": "X (Twitter) shows posts only to logged-in accounts",
     "twitter.com": "X (Twitter) shows posts only to logged-in accounts",
     "tiktok.com": "TikTok pages are built by scripts and need an account for most media",
-    "youtube.com": "YouTube video pages need a video downloader (yt-dlp), not supported yet",
-    "youtu.be": "YouTube video pages need a video downloader (yt-dlp), not supported yet",
-    "rutube.ru": "Rutube video pages need a video downloader (yt-dlp), not supported yet",
-    "ok.ru": "OK.ru video pages need a video downloader (yt-dlp), not supported yet",
-    "vkvideo.ru": "VK Video pages need a video downloader (yt-dlp), not supported yet",
 }
+VIDEO_HOSTS = {"youtube.com", "youtu.be", "rutube.ru", "ok.ru", "vkvideo.ru", "dzen.ru", "vimeo.com"}
 SUPPORTED = ("web pages (http/https) with their photos and videos", "direct photo and video URLs",
-             "public Telegram channels and posts (t.me/s/CHANNEL web preview)", "public VK walls and posts")
+             "public Telegram channels and posts (t.me/s/CHANNEL web preview)", "public VK walls and posts",
+             "video pages through yt-dlp (YouTube, Rutube, OK.ru, VK Video; any page with --video)")
 
 
 @dataclass(frozen=True)
@@ -64,6 +61,7 @@ class CaptureOptions:
     browser: bool = True
     max_pages: int = 100           # listing pages walked per channel or wall
     max_media: int = 100           # media fetched per post or page
+    video: bool = False            # fetch every URL as a video page, with yt-dlp
 
 
 @dataclass(frozen=True)
@@ -146,6 +144,9 @@ def classify(url: str) -> tuple[str, str]:
     for name, why in UNSUPPORTED.items():
         if bare == name or bare.endswith("." + name):
             raise CaptureError(f"unsupported source {name}: {why}. Supported: {'; '.join(SUPPORTED)}")
+    if any(bare == h or bare.endswith("." + h) for h in VIDEO_HOSTS) or \
+            (host in VK_HOSTS and urlsplit(url).path.startswith(("/video", "/clip"))):
+        return "video", url
     if host in TELEGRAM_HOSTS:
         return "telegram", telegram_channel_url(url)
     if host in VK_HOSTS:
@@ -183,7 +184,7 @@ def _tools(browser: Browser | None) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     tools = {"osint": TOOL}
-    for pkg in ("requests", "warcio", "wacz", "beautifulsoup4"):
+    for pkg in ("requests", "warcio", "wacz", "beautifulsoup4", "yt-dlp"):
         try:
             tools[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -217,6 +218,9 @@ class _Run:
         except CaptureError as exc:
             self.emit(CaptureOutcome(url, "failed", error=str(exc)))
             return
+        if kind == "video" or self.options.video:
+            self.capture_video(url)
+            return
         mark = len(self.fetcher.log)
         try:
             first = self.fetcher.fetch(start, limit=self.options.net.max_bytes)
@@ -246,6 +250,26 @@ class _Run:
                                {first.url: first, start: first})
             return
         self.walk_listing(url, found, first, self.fetcher.log[mark:])
+
+    def capture_video(self, url: str) -> None:
+        """A video page: the page fetched and archived by osint, the video file and its metadata by yt-dlp."""
+        from osint.capture.video import download_video
+
+        mark = len(self.fetcher.log)
+        try:
+            page = self.fetcher.fetch(url)
+            got = download_video(url, self.workdir, self.options.net)
+        except CaptureError as exc:
+            self.emit(CaptureOutcome(url, "failed", url=url, source="video", error=str(exc)))
+            return
+        info = got.info
+        when = info.get("timestamp") or info.get("release_timestamp") or ""
+        day = str(info.get("upload_date") or "")
+        date = _iso_time(when) or (f"{day[:4]}-{day[4:6]}-{day[6:8]}T00:00:00Z" if len(day) == 8 else "")
+        post = Post(url=str(info.get("webpage_url") or url), date=date, text=str(info.get("description") or ""),
+                    media=(MediaRef(got.file.url, "video"),), title=str(info.get("title") or ""))
+        self.capture_posts(url, "video", page, self.fetcher.log[mark:], [post], {got.file.url: got.file},
+                           extra={"video": info})
 
     def walk_listing(self, url: str, source: str, first: Fetched, exchanges: list[Fetched]) -> None:
         """Walk a channel or wall page by page (older pages), capturing each post in the date range."""
@@ -281,7 +305,8 @@ class _Run:
 
     # ---- posts -------------------------------------------------------------------------------------
     def capture_posts(self, url: str, source: str, page: Fetched, page_exchanges: list[Fetched],
-                      posts: list[Post], cache: dict[str, Fetched], render: bool = True) -> None:
+                      posts: list[Post], cache: dict[str, Fetched], render: bool = True,
+                      extra: dict[str, Any] | None = None) -> None:
         """Fetch each post's media, render the page once for all its screenshots, then store each post."""
         todo = []
         for post in posts:
@@ -319,19 +344,19 @@ class _Run:
         if rendered is not None and source == "web":   # media the page's scripts loaded (lazy images)
             for post in todo:
                 known = {ref.url for ref, _, _, _ in fetched[post.url]}
-                for extra in rendered.media[:max(0, self.options.max_media - len(known))]:
-                    if extra not in known and (loaded := cache.get(extra)) is not None and loaded.status == 200:
-                        fetched[post.url].append((MediaRef(extra), loaded, [], ""))
+                for src in rendered.media[:max(0, self.options.max_media - len(known))]:
+                    if src not in known and (loaded := cache.get(src)) is not None and loaded.status == 200:
+                        fetched[post.url].append((MediaRef(src), loaded, [], ""))
         for post in todo:
             self.store_post(url, source, page, page_exchanges + shared, post, fetched[post.url], rendered,
-                            tuple(notes))
+                            tuple(notes), extra or {})
 
     def capture_id(self, post_url: str) -> str:
         return f"{self.run_id}-{hashlib.sha256(post_url.encode()).hexdigest()[:12]}"
 
     def store_post(self, url: str, source: str, page: Fetched, page_exchanges: list[Fetched], post: Post,
                    media: list[tuple[MediaRef, Fetched | None, list[Fetched], str]], rendered: Rendered | None,
-                   notes: tuple[str, ...]) -> None:
+                   notes: tuple[str, ...], extra: dict[str, Any]) -> None:
         from osint.ingest import add_file
 
         case, cid, captured_at = self.case, self.capture_id(post.url), utcnow()
@@ -341,7 +366,8 @@ class _Run:
         # the web archive: every exchange for this post (the page, its resources, its media)
         warc = WarcLog(self.workdir / f"{cid}.warc.gz", description=f"osint capture {cid} of {post.url}")
         seen: set[int] = set()
-        for got in page_exchanges + [g for _, _, ex, _ in media for g in ex]:
+        for got in page_exchanges + [g for _, _, ex, _ in media for g in ex] + \
+                [f for _, f, _, _ in media if f is not None and f.via]:
             if id(got) not in seen:
                 seen.add(id(got))
                 warc.exchange(got)
@@ -367,18 +393,20 @@ class _Run:
                     media_docs.append({"url": ref.url, "error": error})
                     continue
                 got = maybe
-                note = (f"captured {got.fetched_at} by osint capture {cid}: HTTP {got.status} "
-                        f"{got.content_type or '(no content type)'}, {got.size} bytes, from the page {post.url}")
+                how = f"downloaded by {got.via}" if got.via else \
+                    f"HTTP {got.status} {got.content_type or '(no content type)'}"
+                note = f"captured {got.fetched_at} by osint capture {cid}: {how}, {got.size} bytes, from the page {post.url}"
                 added = add_file(case, got.body, collector=collector, source_url=post.url, note=note,
                                  origin=f"{_strip_fragment(got.url)}#capture={cid}",
                                  origin_mtime=got.header("last-modified") or None)
                 status = added.status
-                if status == "skipped" and source in ("telegram", "vk", "media"):
+                if status == "skipped" and source in ("telegram", "vk", "media", "video"):
                     status = "failed"
                 outcomes.append(MediaOutcome(ref.url, status, added.sha256, got.status, added.error))
                 media_docs.append({"url": ref.url, "final_url": got.url, "status": got.status,
                                    "headers": list(got.headers), "size": got.size, "sha256": got.sha256,
-                                   "fetched_at": got.fetched_at, "stored": status in ("added", "new-source",
+                                   "fetched_at": got.fetched_at, **({"via": got.via} if got.via else {}),
+                                   "stored": status in ("added", "new-source",
                                                                                     "already"),
                                    "outcome": status, **({"error": added.error} if added.error else {})})
             stored = sorted({m.sha256 for m in outcomes if m.sha256 and m.status in ("added", "new-source",
@@ -390,7 +418,7 @@ class _Run:
                                "warc_records": warc.records},
                       "screenshot": ({"sha256": shot_sha, "file": f"derived/{shot_sha[:2]}/{shot_sha}.png"}
                                      if shot_sha else None),
-                      "notes": list(notes), "proxy": bool(self.options.net.proxy),
+                      **extra, "notes": list(notes), "proxy": bool(self.options.net.proxy),
                       "user_agent": self.options.net.user_agent, "tools": self.tools}
             case.put_record(CAPTURE_KIND, cid, record, action="capture", actor=collector,
                             inputs={"url": post.url, "page_url": page.url, "input": url},
@@ -407,9 +435,16 @@ class _Run:
                                  wacz_sha, shot_sha, notes=notes))
 
 
+def _iso_time(value: Any) -> str:
+    try:
+        return datetime.fromtimestamp(float(value), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
+
+
 def _job_key(urls: list[str], options: CaptureOptions, collector: str) -> str:
     return canonical_sha256({"urls": urls, "since": str(options.since or ""), "until": str(options.until or ""),
-                             "collector": collector})
+                             "collector": collector, "video": options.video})
 
 
 def capture(case: Case, urls: Iterable[str], options: CaptureOptions,

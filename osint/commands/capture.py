@@ -61,6 +61,8 @@ def capture_cmd(
     max_size: int = typer.Option(1024, "--max-size", min=1, help="Largest response accepted, in MiB."),
     timeout: float = typer.Option(300.0, "--timeout", min=1.0, help="Seconds one response may take in all."),
     max_pages: int = typer.Option(100, "--max-pages", min=1, help="Channel or wall pages walked per URL."),
+    video: bool = typer.Option(False, "--video", help="Fetch every URL as a video page with yt-dlp (YouTube, "
+                                                     "Rutube, OK.ru and VK Video pages use it anyway)."),
     no_browser: bool = typer.Option(False, "--no-browser", help="No screenshot and no rendering (faster)."),
     collector: Optional[str] = typer.Option(None, envvar="OSINT_ACTOR", help="Who collected it. Default: "
                                                                              "$OSINT_ACTOR or your user name."),
@@ -75,7 +77,7 @@ def capture_cmd(
     refused. Run the same command again after an interruption: finished captures are kept, the rest are
     done. Run it again later: the pages are captured anew (new acquisitions, no new copies of unchanged media).
     Supported: web pages, direct photo/video URLs, public Telegram channels (t.me/s/NAME, paged with
-    ?before=), public VK walls. Exit code 1 if any URL or media failed.
+    ?before=), public VK walls, video pages through yt-dlp. Exit code 1 if any URL or media failed.
     """
     from osint.capture import CaptureOptions, NetOptions, capture, plan
     from osint.case import default_actor
@@ -86,7 +88,8 @@ def capture_cmd(
     if user_agent:
         net = replace(net, user_agent=user_agent)
     options = CaptureOptions(net=net, collector=collector or default_actor(), since=_day(since, "--since"),
-                             until=_day(until, "--until"), browser=not no_browser, max_pages=max_pages)
+                             until=_day(until, "--until"), browser=not no_browser, max_pages=max_pages,
+                             video=video)
     planned = plan(todo, options)
     via = "through the proxy given with --proxy" if proxy else "directly from this machine (no --proxy)"
     if dry_run:

@@ -159,6 +159,11 @@ def big_channel_page(before: int | None, posts: int, per_page: int, photos: int)
             f'<div class="tgme_channel_info"></div>{html}</body></html>')
 
 
+WATCH = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Концерт в лагере</title>
+<meta property="og:title" content="Концерт в лагере"></head><body><h1>Концерт в лагере</h1>
+<video controls width="320"><source src="/media/v1.mp4" type="video/mp4"></video></body></html>"""
+
+
 class Site:
     """The test web site on 127.0.0.1 (a thread); `requests` logs (path, headers) of every request.
     `big` > 0 adds the benchmark channel /s/big of that many posts over `big_photos` photos."""
@@ -181,6 +186,7 @@ class Site:
         self.routes |= {
             "/vk/club77": Response(body=vk_wall().encode(), headers=html),
             "/news/pupils.html": Response(body=PLAIN.encode(), headers=html),
+            "/watch/concert": Response(body=WATCH.encode(), headers=html),
             "/static/tg.css": Response(body=b".tgme_widget_message{border:1px solid #ccc;margin:8px;padding:8px;max-width:500px}"
                                             b".tgme_widget_message_photo_wrap{display:block;height:160px;background-size:cover}",
                                        headers={"Content-Type": "text/css"}),

@@ -197,3 +197,30 @@ def test_post_date_dates_an_item_without_exif(case, site: Site):
     assert item_posts(case)[photo].url == site.url(f"/{CHANNEL}/1")     # the latest capture (the walk goes back)
     set_item_date(case, photo, "2023-12-31", what="date given")           # a person's date still wins
     assert item_date(case, photo).date == "2023-12-31"
+
+
+def test_video_page_through_ytdlp(case, site: Site):
+    pytest.importorskip("yt_dlp")
+    from osint.capture import capture, check_wacz, classify, wacz_responses
+
+    assert classify("https://rutube.ru/video/abc/")[0] == "video" and classify("https://vk.com/video-1_2")[0] == "video"
+    summary = capture(case, [site.url("/watch/concert")], fast(video=True))
+    assert summary.failed == 0, summary.outcomes
+    (rec,) = case.records("capture").values()
+    assert rec["source"] == "video" and rec["video"]["extractor"] in ("html5", "generic")
+    assert rec["title"].startswith("Концерт в лагере")          # as yt-dlp reports it
+    (sha,) = rec["items"]
+    assert sha == hashlib.sha256(site.media["v1.mp4"]).hexdigest() and case.item(sha).media_type == "video"
+    assert rec["media"][0]["via"].startswith("yt-dlp ")
+    (acq,) = case.acquisitions(sha)
+    assert "downloaded by yt-dlp" in acq.note and acq.source_url == site.url("/watch/concert")
+    wacz = case.derived_path(rec["wacz"]["sha256"], ".wacz")
+    assert check_wacz(wacz) == []
+    assert wacz_responses(wacz)[site.url("/watch/concert")][1] == site.routes["/watch/concert"].body
+    import zipfile
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    with zipfile.ZipFile(wacz) as zf, zf.open(next(n for n in zf.namelist() if n.startswith("archive/"))) as fh:
+        resources = [r.content_stream().read() for r in ArchiveIterator(fh) if r.rec_type == "resource"]
+    assert resources == [site.media["v1.mp4"]]
