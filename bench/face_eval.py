@@ -374,6 +374,7 @@ def main() -> None:
         table = {"generated_by": "bench/face_eval.py", "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "data": "../shared/data/faces: LFW press photos (pairsDevTrain people) + deepface, face_recognition, "
                          "openface examples; adults, no age gap",
+                 "population": "adults, no age gap",
                  "detector": args.detector, "version": str(enc["version"]), "images": len(files),
                  "encoded": int(ok.sum()), "fusion_scale": scales, "default_model": best, "default_max_fmr": 0.01,
                  "min_quality": min_quality,

@@ -27,11 +27,15 @@ DetectorOption = typer.Option(
 ModelOption = typer.Option(
     None, "--model",
     help="Which distance ranks faces: dlib (ResNet, Euclidean), sface (OpenCV SFace, cosine), or fused (both, "
-         "each divided by its own 0.1%-FMR threshold, summed). Default: the model with the best measured TAR.")
+         "each divided by its own 0.1%-FMR threshold, summed). Default: the model with the best measured TAR for the "
+         "reference person's population; for children (under 18 in the reference photos, from --born and the "
+         "photo's date) fused scores normalised against the case's other reference persons when there are 10 or "
+         "more, else sface.")
 MaxFmrOption = typer.Option(
     None, "--max-fmr", min=0.0, max=1.0,
     help="List a person for a face when the distance is at most the one where this share of different-person "
-         "pairs score as close (false-match rate, measured on press photos). Default 0.01 (1%): loose on "
+         "pairs score as close (false-match rate, measured on children 1-5 years apart for a child reference, on "
+         "adult press photos for an adult one, the higher of both when the age is unknown). Default 0.01 (1%): loose on "
          "purpose, since growing up moves true matches further apart; rank candidates, do not cut.")
 TopOption = typer.Option(3, "--top", min=1, help="At most this many persons per face, closest first.")
 EveryOption = typer.Option(1.0, "--every", min=0.05,
@@ -195,7 +199,7 @@ def match_cmd(
     human review, never an identification. Faces are found once and cached; re-matching after adding a
     reference touches no image.
     """
-    from osint.facematch import case_matches, describe, match_folders
+    from osint.facematch import case_matches, explain, match_folders
 
     settings = _settings(detector, min_face, every)
     model = _model(model)
@@ -225,26 +229,23 @@ def match_cmd(
             fail("no usable reference photos in this case: add some with `osint refs add PERSON PHOTOS`")
         candidates, scope = matched.candidates, f"{len(matched.faces.items)} items, {len(matched.faces)} faces"
         names = {p: r["name"] for p, r in case.records("person").items()}
-    _print_candidates(candidates, names, as_json, as_csv, describe(model, max_fmr), scope)
+    _print_candidates(candidates, names, as_json, as_csv, explain(candidates, model, max_fmr), scope)
     raise typer.Exit(EXIT_SOME_FAILED if errors else EXIT_OK)
 
 
-def _model(model: str | None) -> str:
-    from osint.facematch import default_model
-
-    model = model or default_model()
-    if model not in ("dlib", "sface", "fused"):
+def _model(model: str | None) -> str | None:
+    """The model asked for (checked); None: each reference person's population picks its best."""
+    if model not in (None, "dlib", "sface", "fused"):
         fail(f"unknown model {model!r} (dlib, sface or fused)", EXIT_USAGE)
     return model
 
 
 def _candidate_row(c: Any, names: dict[str, str]) -> dict[str, Any]:
-    from osint.facematch import calibration
-
     return {"item": c.face.item, "media_type": c.face.media_type, "frame_time_s": c.face.t, "face": c.face.index,
             "box": list(c.face.box), "person": c.person, "name": names.get(c.person, c.person), "rank": c.rank,
             "distance": c.distance, "fmr": c.fmr,
-            "fmr_is_upper_bound": c.fmr <= calibration(c.model).resolution, "agree": c.agree, "photos": c.photos, "model": c.model,
+            "fmr_is_upper_bound": c.fmr_bound, "fmr_measured_on": c.population, "calibration": c.table,
+            "agree": c.agree, "photos": c.photos, "model": c.model,
             "threshold": c.threshold, "max_fmr": c.max_fmr, "crop": c.face.crop, "context": c.face.context,
             "reference_item": c.reference.item, "reference_crop": c.reference.crop, "quality": c.face.quality,
             "low_quality": c.low_quality, "ages": c.ages.as_dict() if c.ages else None,
@@ -260,8 +261,8 @@ def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: boo
         return
     if as_csv:
         keys = ["item", "media_type", "frame_time_s", "face", "box", "person", "name", "rank", "distance", "fmr",
-                "fmr_is_upper_bound", "agree", "photos", "model", "threshold", "low_quality", "crop", "reference_item",
-                "age_reference", "age_found", "years_between", "age_flags", "status"]
+                "fmr_is_upper_bound", "fmr_measured_on", "agree", "photos", "model", "threshold", "low_quality",
+                "crop", "reference_item", "age_reference", "age_found", "years_between", "age_flags", "status"]
         w = csv.DictWriter(sys.stdout, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
@@ -271,12 +272,12 @@ def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: boo
                         "age_flags": "; ".join(a.get("flags") or [])})
         return
     table(f"Candidates for human review ({len(rows)}; searched {scope})",
-          ["item", "time s", "face", "box", "person", "distance", "FMR", "agree", "quality", "crop",
+          ["item", "time s", "face", "box", "person", "distance", "FMR", "FMR of", "agree", "quality", "crop",
            "age ref -> found (gap)", "flags"],
           [(_short(r["item"]), "" if r["frame_time_s"] is None else f"{r['frame_time_s']:.1f}", r["face"],
             ",".join(map(str, r["box"])), f"{r['person']} ({r['name']})" if r["name"] != r["person"] else r["person"],
-            f"{r['distance']:.3f}", fmr_text(r["fmr"], r["fmr_is_upper_bound"]), f"{r['agree']}/{r['photos']}",
-            "low" if r["low_quality"] else "ok", (r["crop"] or "")[:12],
+            f"{r['distance']:.3f}", fmr_text(r["fmr"], r["fmr_is_upper_bound"]), _POPULATION[r["calibration"]],
+            f"{r['agree']}/{r['photos']}", "low" if r["low_quality"] else "ok", (r["crop"] or "")[:12],
             (a.summary() or "no dates") if (a := ages[id(r)]) else "", "; ".join(a.flags) if a else "")
            for r in rows])
     undated = {r["item"] for r in rows if (a := ages[id(r)]) and a.found.date is None}
@@ -284,6 +285,9 @@ def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: boo
         err.print(f"{len(undated)} found item(s) have no date, so no age is shown for them: give one with "
                   "`osint date ITEM YYYY-MM-DD` (e.g. the post date)", highlight=False)
     err.print(meaning, highlight=False)
+
+
+_POPULATION = {"children": "children", "adults": "adults", "conservative": "age unknown"}   # the table's short name
 
 
 def _short(item: str) -> str:
@@ -393,12 +397,13 @@ def faces_cluster(
     Each group has a representative face (closest to the others on average) and its members, with item
     and video time. A group spanning several items is a lead even without a reference photo.
     """
-    from osint.facematch import case_faces, cluster
+    from osint.facematch import case_faces, cluster, default_model
 
     case = open_case(case_dir)
     settings = _settings(detector, None, every)
     model = _model(model)
     run = _scan(case, settings, None, make_executor(workers, None))
+    model = model or default_model()
     groups = cluster(case_faces(case, settings), model=model, max_fmr=max_fmr, min_size=min_size,
                      low_quality=low_quality)
     if as_json:

@@ -21,7 +21,7 @@ from osint import __version__
 from osint.case import Case
 from osint.evidence.select import Selection, strings
 
-SHOWN = ("person", "decision", "reviewer", "distance", "fmr", "model")   # record fields quoted in Comments
+SHOWN = ("person", "decision", "reviewer", "distance", "fmr", "population", "model")   # record fields quoted in Comments
 ODATA_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases"
 
 

@@ -1,8 +1,12 @@
-"""Distances between encodings, and what a distance means: the shipped distance -> false-match-rate table.
+"""Distances between encodings, and what a distance means: the shipped distance -> false-match-rate tables.
 
-The table (calibration/faces.json) is written by `bench/face_eval.py` from ../shared/data/faces: for each
-model, the share of different-person pairs (impostors) closer than each distance (FMR) and the share of
-same-person pairs found (TAR). Every score this package prints quotes it.
+Each table gives, for each model, the share of different-person pairs (impostors) closer than each distance
+(FMR) and the share of same-person pairs found (TAR), and names the population it was measured on:
+- calibration/faces.json (`bench/face_eval.py`, ../shared/data/faces): "adults, no age gap";
+- calibration/children.json (`bench/children_eval.py`, ../shared/data/children, numbers only): "children
+  1-5 years apart", raw distances and cohort-normalised scores ("MODEL+cohort", see cohort.py);
+- "conservative", for a reference of unknown age: at each distance the higher FMR of the two.
+Every score this package prints quotes one of them and says which.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-TABLE = "faces.json"
+TABLES = {"adults": "faces.json", "children": "children.json"}
+CONSERVATIVE = "conservative"
+POPULATIONS = ("adults", "children", CONSERVATIVE)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Calibration:
     distance: np.ndarray
     fmr: np.ndarray
     tar: np.ndarray
+    population: str = "adults, no age gap"
 
     def fmr_at(self, d: float | np.ndarray) -> np.ndarray:
         """Estimated false-match rate at distance `d`: the share of impostor pairs at that distance or closer.
@@ -39,7 +46,7 @@ class Calibration:
         return np.maximum(np.interp(d, self.distance, self.fmr), self.resolution)
 
     def tar_at(self, d: float | np.ndarray) -> np.ndarray:
-        """Share of same-person pairs (press photos, no age gap) found at distance `d` or closer."""
+        """Share of same-person pairs (of `population`) found at distance `d` or closer."""
         return np.interp(d, self.distance, self.tar)
 
     def distance_at(self, fmr: float) -> float:
@@ -52,19 +59,38 @@ class Calibration:
         return 1.0 / max(1, self.n_impostor)
 
 
-@lru_cache(maxsize=1)
-def shipped() -> dict[str, Any]:
-    """The shipped calibration file as plain data (models, fusion scales, defaults, provenance)."""
-    return json.loads((resources.files("osint.facematch") / "calibration" / TABLE).read_text())
+@lru_cache(maxsize=None)
+def shipped(population: str = "adults") -> dict[str, Any]:
+    """A shipped calibration file as plain data (models, fusion scales, defaults, provenance): "adults"
+    (faces.json) or "children" (children.json)."""
+    return json.loads((resources.files("osint.facematch") / "calibration" / TABLES[population]).read_text())
 
 
 @lru_cache(maxsize=None)
-def calibration(model: str) -> Calibration:
-    """The shipped calibration of `model` ("dlib", "sface" or "fused")."""
-    m = shipped()["models"][model]
-    return Calibration(model, shipped()["detector"], m["n_genuine"], m["n_impostor"], m["threshold_at_fmr"],
+def calibration(model: str, population: str = "adults") -> Calibration:
+    """The shipped calibration of `model` ("dlib", "sface", "fused"; for children also "MODEL+cohort") on
+    `population`: "adults", "children" or "conservative" (the higher FMR of both at each distance)."""
+    if population == CONSERVATIVE:
+        return _conservative(calibration(model, "adults"), calibration(model, "children"))
+    table = shipped(population)
+    m = table["models"][model]
+    return Calibration(model, table["detector"], m["n_genuine"], m["n_impostor"], m["threshold_at_fmr"],
                        m["tar_at_fmr"], np.asarray(m["table"]["distance"]), np.asarray(m["table"]["fmr"]),
-                       np.asarray(m["table"]["tar"]))
+                       np.asarray(m["table"]["tar"]), table["population"])
+
+
+def _conservative(a: Calibration, b: Calibration) -> Calibration:
+    """One curve that states, at each distance, the higher FMR of `a` and `b` (and the lower TAR)."""
+    grid = np.union1d(a.distance, b.distance)
+    fmr = np.maximum(a.fmr_at(grid), b.fmr_at(grid))
+    tar = np.minimum(a.tar_at(grid), b.tar_at(grid))
+    weaker = min(a, b, key=lambda c: c.n_impostor)
+    out = Calibration(a.model, a.detector, min(a.n_genuine, b.n_genuine), weaker.n_impostor, {}, {}, grid, fmr,
+                      tar, f"age unknown: the higher FMR of {a.population} and {b.population}")
+    thresholds = {f: round(out.distance_at(float(f)), 5) for f in a.thresholds}
+    tars = {f: round(float(out.tar_at(t)), 5) for f, t in thresholds.items()}
+    return Calibration(a.model, a.detector, out.n_genuine, out.n_impostor, thresholds, tars, grid, fmr, tar,
+                       out.population)
 
 
 def min_quality() -> float:

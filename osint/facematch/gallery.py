@@ -179,5 +179,18 @@ def case_matches(case: Any, settings: FaceSettings, *, model: str | None = None,
     photos (ages.case_dated). `analyse`: as in reference_faces."""
     refs, owners = reference_faces(case, settings, analyse=analyse)
     faces = case_faces(case, settings)
-    found = match(faces, refs, owners, model=model, max_fmr=max_fmr, top=top)
+    found = match(faces, refs, owners, model=model, max_fmr=max_fmr, top=top,
+                  tables=calibration_tables(case, refs, owners))
     return CaseMatches(case_dated(case, found), faces, refs, owners)
+
+
+def calibration_tables(case: Any, refs: FaceSet, owners: list[str]) -> dict[str, str]:
+    """Each person's calibration: "children" when they were under 18 in every reference photo used (from
+    --born and each photo's date), "adults" when 18 or over in every one; persons of unknown (or mixed) age
+    are left out, so matching gives them the conservative table."""
+    from osint.facematch.ages import under_18_at_reference
+
+    under: dict[str, set[bool | None]] = {}
+    for face, person in zip(refs.faces, owners):
+        under.setdefault(person, set()).add(under_18_at_reference(case, person, face.item))
+    return {p: "children" if u == {True} else "adults" for p, u in under.items() if u in ({True}, {False})}

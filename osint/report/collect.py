@@ -69,7 +69,7 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
     """Reference persons and every found face within the face matching stage's threshold of one of them
     (with `only`, that one person and their candidates)."""
     try:
-        from osint.facematch import FaceSettings, calibration, case_matches, describe, persons
+        from osint.facematch import FaceSettings, case_matches, describe, persons
     except ImportError:
         notes.append("face matching is not available in this installation: no match candidates shown")
         return [], []
@@ -87,7 +87,7 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
         notes.append("no reference photo analysed with the default face settings: run `osint match` first")
     shown = [Person(p.id, p.name, tuple(k for f, o in zip(refs.faces, owners) if o == p.id
                                         if (k := _derived(case, f.crop, images))), _about(p)) for p in people]
-    meaning = {(m, f): describe(m, f) for m, f in {(c.model, c.max_fmr) for c in found}}
+    meaning = {(m, f, t): describe(m, f, t) for m, f, t in {(c.model, c.max_fmr, c.table) for c in found}}
     posts = item_posts(case)
     out = []
     for c in found:
@@ -98,10 +98,11 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
                              c.face.index, c.distance, c.threshold, c.fmr, c.model, c.face.media_type, c.face.t,
                              c.face.frame, _derived(case, c.reference.crop, images),
                              _derived(case, c.face.crop, images), _derived(case, c.face.context, images), name, url,
-                             meaning[(c.model, c.max_fmr)], c.agree, c.photos, c.low_quality, c.face.box,
-                             c.fmr <= calibration(c.model).resolution, c.ages.describe() if c.ages else "",
-                             c.ages.flags if c.ages else (),
-                             *((post.url, post.date, post.text[:2000]) if post else ())))
+                             meaning[(c.model, c.max_fmr, c.table)], c.agree, c.photos, c.low_quality, c.face.box,
+                             c.fmr_bound, c.ages.describe() if c.ages else "", c.ages.flags if c.ages else (),
+                             population=c.population,
+                             **({"post_url": post.url, "post_date": post.date, "post_text": post.text[:2000]}
+                                if post else {})))
     out.sort(key=lambda c: (c.person, c.distance))
     return shown, out
 

@@ -48,7 +48,7 @@ def record_decision(case: Case, candidate: Candidate, decision: str, reviewer: s
             "time": made.time, "via": via, "person": candidate.person, "item": candidate.item,
             "face": candidate.face, "box": candidate.box, "t": candidate.t, "distance": candidate.distance,
             "threshold": candidate.threshold, "fmr": candidate.fmr, "fmr_is_upper_bound": candidate.fmr_bound,
-            "model": candidate.model}
+            "model": candidate.model, "population": candidate.population}
     case.put_record(KIND, _key(candidate.id, reviewer), data, action="review", actor=reviewer,
                     inputs={"candidate": candidate.id, "item": candidate.item, "person": candidate.person},
                     details={"decision": decision, "via": via, "recorded_by": default_actor(), **(source or {})})

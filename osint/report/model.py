@@ -30,7 +30,8 @@ class Candidate:
     as close), None where the stage did not measure it. `agree` of `photos` reference photos of the person
     are within the threshold; `low_quality` marks a face below the quality the rates were measured on;
     `box` is the face (left, top, width, height) in original pixels; `fmr_bound` means no different-person
-    pair of the calibration scored this close, so `fmr` is only an upper bound (1 / pairs measured).
+    pair of the calibration scored this close, so `fmr` is only an upper bound (1 / pairs measured);
+    `population` what the rate was measured on ("children 1-5 years apart", "adults, no age gap").
     `ages`: the person's age in the reference and the found photo, each photo's date and its source, and the
     years between (one sentence); `age_flags`: what does not fit (found before the reference, an age below 0
     or of an adult, a birth year in the future). Image fields name keys of `ReportData.images`.
@@ -63,6 +64,7 @@ class Candidate:
     post_url: str = ""          # where the item was posted, when it was captured from the web (osint capture)
     post_date: str = ""
     post_text: str = ""
+    population: str = ""
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,8 @@
     const info = el("div", {class: "info"});
     const thr = c.threshold === null || c.threshold === undefined ? "" : ` · reported up to ${c.threshold.toFixed(3)}`;
     info.append(el("div", {class: "score", text: `distance ${c.distance.toFixed(3)}${thr} · model ${c.model}`}),
-                el("div", {class: "fmr", text: "false-match rate at this distance: " + pct(c.fmr, c.fmr_bound)}),
+                el("div", {class: "fmr", text: "false-match rate at this distance: " + pct(c.fmr, c.fmr_bound) +
+                  (c.population ? " (measured on " + c.population + ")" : "")}),
                 el("div", {class: "verdict", text: "Candidate for human review, not an identification."}));
     if (c.ages) info.append(el("div", {class: "ages", text: c.ages}));
     (c.age_flags || []).forEach(f => info.append(el("div", {class: "verdict", text: "Age check: " + f})));
