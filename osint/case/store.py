@@ -6,19 +6,32 @@ Layout of a case folder::
     case.db              SQLite (WAL): items, acquisitions, results, records, custody
     objects/ab/abcd...   originals, stored once by SHA-256, read-only, never modified
     derived/ab/abcd...   files made by analysis (face crops, keyframes, maps), also content-addressed
+    custody.head         the custody log's newest seq and hash, kept outside the database (the anchor)
     tmp/                 partial copies; anything here after a crash is garbage and is removed on open
+    pending/             journals of bundles being written outside the case, settled on open after a crash
 
 Only this module writes the database. Every write is one SQLite transaction that also appends its custody
-entry, and an original is renamed into place (after fsync) before the transaction that refers to it, so a
-kill at any instant leaves either the whole action or none of it.
+entry, and an original is renamed into place (after fsync) inside the transaction that refers to it, so a
+kill at any instant leaves either the whole action or none of it (at worst an unreferenced original, which
+`verify` names and a re-run adopts).
+
+Every row evidence is built from is pinned by the custody log: an `add` entry records the canonical hash of
+the item row and of the acquisition row it wrote, an analysis entry the hash of each result, a record entry
+the hash of the record. `verify` replays the log and checks every row, and every file under objects/,
+against it. The log's head is anchored outside the database in custody.head (and in every export's
+bag-info.txt and export entry), so removing the newest entries with SQL is found. What the anchor cannot
+do: someone who can write the case folder can rewrite case.db and custody.head together; only a head kept
+elsewhere (written down, in a bundle given to someone, or timestamped) proves that the log was not rebuilt.
 """
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,6 +47,7 @@ from osint.errors import CaseError
 
 SCHEMA_VERSION = 1
 CHUNK = 1 << 20
+HEAD_FILE = "custody.head"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -152,6 +166,15 @@ class Staged:
 
 
 @dataclass(frozen=True)
+class Output:
+    """A file or folder being written outside the case: its destination, the partial, the journal's token."""
+
+    dest: Path
+    part: Path
+    token: str
+
+
+@dataclass(frozen=True)
 class Problem:
     """One integrity failure: `kind` is "custody", "object" or "item"; `where` names the entry or hash."""
 
@@ -181,6 +204,7 @@ class Case:
         self.root = root
         self.db = db
         self.info = info
+        self._appended: tuple[int, str] | None = None   # the entry the open transaction appended
 
     # ---- opening -------------------------------------------------------------------------------------
     @classmethod
@@ -191,7 +215,7 @@ class Case:
             raise CaseError(f"{root} already holds a case")
         root.mkdir(parents=True, exist_ok=True)
         info = {"id": str(uuid.uuid4()), "name": name or root.name, "created_at": utcnow(),
-                "schema": SCHEMA_VERSION, "tool": TOOL}
+                "schema": SCHEMA_VERSION, "tool": TOOL, "anchor": HEAD_FILE}
         case = cls._connect(root, info)
         case.append_custody("init", actor or default_actor(), outputs={"case_id": info["id"]},
                             details={"name": info["name"]})
@@ -234,7 +258,17 @@ class Case:
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(_SCHEMA)
-        return cls(root, db, info)
+        case = cls(root, db, info)
+        case._recover_outputs()
+        if info.get("anchor") != HEAD_FILE and (root / "case.json").exists():  # a case made before the anchor
+            last = db.execute("SELECT seq, hash FROM custody ORDER BY seq DESC LIMIT 1").fetchone()
+            if last:
+                case._write_head(last[0], last[1])
+            info["anchor"] = HEAD_FILE
+            tmp = root / f"case.json.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(info, indent=2) + "\n")
+            os.replace(tmp, root / "case.json")
+        return case
 
     def close(self) -> None:
         self.db.close()
@@ -264,12 +298,53 @@ class Case:
             yield self.db
             return
         self.db.execute("BEGIN IMMEDIATE")
+        self._appended = None
         try:
             yield self.db
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+        if self._appended:
+            self._write_head(*self._appended)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the database (one read transaction), whatever others commit meanwhile."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
+
+    def _write_head(self, seq: int, digest: str) -> None:
+        """Move the anchor in custody.head forward to entry `seq` (never back: writers may finish out of order)."""
+        dir_fd = os.open(self.root, os.O_RDONLY)
+        try:
+            fcntl.flock(dir_fd, fcntl.LOCK_EX)
+            anchored = self.anchored_head()
+            if anchored and anchored[0] >= seq:
+                return
+            tmp = self.root / f"{HEAD_FILE}.{os.getpid()}.tmp"
+            with open(tmp, "w") as fh:
+                fh.write(json.dumps({"seq": seq, "hash": digest}) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.root / HEAD_FILE)
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)   # closing releases the lock
+
+    def anchored_head(self) -> tuple[int, str] | None:
+        """(seq, hash) of the newest entry custody.head anchors; None if the file is absent or unreadable."""
+        try:
+            data = json.loads((self.root / HEAD_FILE).read_text())
+            return int(data["seq"]), str(data["hash"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     # ---- originals -----------------------------------------------------------------------------------
     def object_path(self, sha256: str) -> Path:
@@ -312,11 +387,7 @@ class Case:
         dest.parent.mkdir(exist_ok=True)
         os.chmod(staged.tmp, 0o444)
         os.replace(staged.tmp, dest)
-        dir_fd = os.open(dest.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_dir(dest.parent)
 
     def has_acquisition(self, sha256: str, original_path: str, source_url: str, collector: str) -> bool:
         row = self.db.execute(
@@ -333,9 +404,9 @@ class Case:
         Returns (new_item, new_acquisition). The same bytes from another place become a second acquisition
         of the same item; the same acquisition twice is recorded once.
         """
-        self._place_object(staged)
         now = utcnow()
         with self.transaction() as db:
+            self._place_object(staged)   # under the write lock: `verify` never sees it before its row
             known = db.execute("SELECT role FROM items WHERE sha256=?", (staged.sha256,)).fetchone()
             new_item = known is None
             role_from = known[0] if known and role == "collected" and known[0] != role else None
@@ -352,10 +423,14 @@ class Case:
                 "source_url,note,tool) VALUES (?,?,?,?,?,?,?,?)",
                 (staged.sha256, original_path, original_mtime, now, collector, source_url, note, TOOL))
             new_acq = cur.rowcount == 1
-            if new_acq:
+            if new_acq or role_from:
+                rows: dict[str, Any] = {"item": _row_sha256(db, "items", "sha256", staged.sha256)}
+                if new_acq:
+                    rows |= {"acquisition": cur.lastrowid,
+                             "acquisition_sha256": _row_sha256(db, "acquisitions", "id", cur.lastrowid)}
                 self._append(db, "add", actor or collector,
                              inputs={"path": original_path, "source_url": source_url},
-                             outputs={"sha256": staged.sha256, "size": staged.size},
+                             outputs={"sha256": staged.sha256, "size": staged.size, **rows},
                              details={"collector": collector, "note": note, "role": role,
                                       "media_type": media_type, "format": format, "new_item": new_item,
                                       "metadata_error": metadata_error,
@@ -501,7 +576,8 @@ class Case:
         with self.transaction() as db:
             gone = db.execute("DELETE FROM records WHERE kind=? AND key=?", (kind, key)).rowcount == 1
             if gone:
-                self._append(db, action, actor or default_actor(), inputs={"record": f"{kind}/{key}"})
+                self._append(db, action, actor or default_actor(), inputs={"record": f"{kind}/{key}"},
+                             outputs={"deleted": f"{kind}/{key}"})
         return gone
 
     def record(self, kind: str, key: str) -> Any | None:
@@ -534,6 +610,7 @@ class Case:
                              inputs=inputs or {}, outputs=outputs or {}, details=details or {}, prev=prev)
         db.execute("INSERT INTO custody (seq, entry, hash) VALUES (?,?,?)",
                    (seq, entry.encode().decode("utf-8"), entry.hash))
+        self._appended = (seq, entry.hash)
         return entry
 
     def custody(self, since: int = 1) -> list[CustodyEntry]:
@@ -555,33 +632,299 @@ class Case:
         row = self.db.execute("SELECT hash FROM custody ORDER BY seq DESC LIMIT 1").fetchone()
         return row[0] if row else GENESIS
 
+    # ---- files written outside the case, atomic with their custody entry -----------------------------
+    def begin_output(self, dest: Path | str) -> Output:
+        """Reserve `dest`, a new file or folder outside the case (a bundle), and say where to write it first.
+
+        A journal in pending/ names the partial and its destination before either exists, so whatever kills
+        the run, the next open of the case finishes it (its custody entry was committed: the partial is moved
+        into place) or undoes it (no entry: the partial is removed). `publish_output` completes it.
+        """
+        dest = Path(dest).absolute()
+        if dest.exists():
+            raise CaseError(f"{dest} already exists; choose a new --out")
+        token = f"{os.getpid()}-{uuid.uuid4().hex}"
+        output = Output(dest, dest.with_name(f".{dest.name}.{token}.part"), token)
+        journal = self.root / "pending" / f"{token}.json"
+        journal.parent.mkdir(exist_ok=True)
+        tmp = journal.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"dest": str(output.dest), "part": str(output.part)}))
+        os.replace(tmp, journal)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return output
+
+    def publish_output(self, output: Output, action: str, actor: str, *, inputs: dict[str, Any],
+                       outputs: dict[str, Any], details: dict[str, Any]) -> CustodyEntry:
+        """Log `action` for a fully written output and move it into place: both happen, or (after the next
+        open) neither. The entry names the output's token, which is how a killed run's journal is settled."""
+        with self.transaction() as db:
+            if output.dest.exists():
+                raise CaseError(f"{output.dest} already exists; choose a new --out")
+            entry = self._append(db, action, actor, inputs=inputs, outputs={**outputs, "output": output.token},
+                                 details=details)
+        self._settle(output, committed=True)
+        return entry
+
+    def abandon_output(self, output: Output) -> None:
+        """Remove a partial output that will not be published (the run failed)."""
+        self._settle(output, committed=False)
+
+    def _settle(self, output: Output, committed: bool) -> None:
+        if committed and output.part.exists() and not output.dest.exists():
+            os.replace(output.part, output.dest)
+            _fsync_dir(output.dest.parent)
+        elif output.part.is_dir() and not output.part.is_symlink():
+            shutil.rmtree(output.part, ignore_errors=True)
+        else:
+            output.part.unlink(missing_ok=True)
+        (self.root / "pending" / f"{output.token}.json").unlink(missing_ok=True)
+
+    def _recover_outputs(self) -> None:
+        """Finish or undo the outputs of killed runs (journals whose process is gone)."""
+        folder = self.root / "pending"
+        if not folder.is_dir():
+            return
+        for journal in sorted(folder.iterdir()):
+            token = journal.name.split(".", 1)[0]
+            if _pid_alive(token.split("-", 1)[0]):
+                continue
+            if journal.suffix != ".json":   # a journal cut short: its partial was never begun
+                journal.unlink(missing_ok=True)
+                continue
+            try:
+                data = json.loads(journal.read_text())
+                output = Output(Path(data["dest"]), Path(data["part"]), token)
+            except (OSError, ValueError, KeyError, TypeError):
+                journal.unlink(missing_ok=True)
+                continue
+            if output.part.name != f".{output.dest.name}.{token}.part":
+                journal.unlink(missing_ok=True)   # not one of ours: never delete what it names
+                continue
+            logged = self.db.execute("SELECT 1 FROM custody WHERE entry LIKE ? LIMIT 1",
+                                     (f'%"output":"{token}"%',)).fetchone()
+            self._settle(output, committed=logged is not None)
+
     # ---- verification --------------------------------------------------------------------------------
-    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
-        """Re-check the custody chain and re-hash every stored original; report every problem found."""
-        rows = self.custody_rows()
+    def verify(self, progress: Callable[[int, int], None] | None = None,
+               originals: Iterable[str] | None = None) -> VerifyReport:
+        """Check the whole case against its custody log, reading the database as one snapshot.
+
+        Checks the chain's links and its anchored head; every item, acquisition, result and record row
+        against the hash the log recorded for it (an edited, inserted or deleted row is named); every
+        original re-hashed (only those in `originals` when given, e.g. the ones being exported; the others
+        must exist) and every file under objects/ accounted for by an item.
+        """
+        anchored = self.anchored_head()  # read first: it never runs ahead of what is committed
+        with self.snapshot():
+            rows = self.custody_rows()
+            items = self._rows("SELECT * FROM items ORDER BY added_at, sha256")
+            acquisitions = self._rows("SELECT * FROM acquisitions ORDER BY id")
+            results = list(self.db.execute("SELECT sha256, stage, version, data, error FROM results "
+                                           "ORDER BY sha256, stage, version"))
+            records = list(self.db.execute("SELECT kind, key, data FROM records ORDER BY kind, key"))
         problems = [Problem("custody", f"entry {p.seq}", p.reason) for p in check_chain(rows)]
-        logged: set[str] = set()
+        problems += _check_anchor(rows, anchored)
+        logged = _Logged(rows)
+        problems += logged.check_items(items) + logged.check_acquisitions(acquisitions)
+        problems += logged.check_results(results) + logged.check_records(records)
+        problems += self._check_objects([it["sha256"] for it in items], originals, progress)
+        return VerifyReport(entries=len(rows), objects=len(items), head=rows[-1][2] if rows else GENESIS,
+                            problems=problems)
+
+    def _check_objects(self, shas: list[str], originals: Iterable[str] | None,
+                       progress: Callable[[int, int], None] | None) -> list[Problem]:
+        """Originals missing or changed, and files under objects/ that no item accounts for."""
+        problems = []
+        known = set(shas)
+        rehash = shas if originals is None else sorted(known & set(originals))
+        objects = str(self.root / "objects")
+        for i, sha in enumerate(rehash):
+            path = os.path.join(objects, sha[:2], sha)   # plain strings: 10,000s of originals
+            try:
+                actual = file_sha256(path)
+            except FileNotFoundError:
+                problems.append(Problem("object", sha, "original is missing from the store"))
+            else:
+                if actual != sha:
+                    problems.append(Problem("object", sha, f"original was changed: it now hashes to {actual}"))
+            if progress:
+                progress(i + 1, len(rehash))
+        for sha in known.difference(rehash):
+            if not self.object_path(sha).exists():
+                problems.append(Problem("object", sha, "original is missing from the store"))
+        stray = {}
+        for sub in os.scandir(objects):
+            for entry in os.scandir(sub.path) if sub.is_dir(follow_symlinks=False) else [sub]:
+                if entry.name not in known or entry.path != os.path.join(objects, entry.name[:2], entry.name):
+                    stray[entry.name] = entry.path
+        for name in sorted(set(stray) - self._committed_items(stray)):
+            problems.append(Problem("object", Path(stray[name]).relative_to(self.root).as_posix(),
+                                    "a file in the store that no item of the case accounts for (planted, or "
+                                    "left by an interrupted add: add that file again, or remove it)"))
+        return problems
+
+    def _committed_items(self, shas: Iterable[str]) -> set[str]:
+        """Which of `shas` are items once any write in progress has committed (it may be placing them)."""
+        db = sqlite3.connect(self.root / "case.db", isolation_level=None, timeout=60)
+        try:
+            try:
+                db.execute("BEGIN IMMEDIATE")  # waits for a writer that placed an original but has not committed
+            except sqlite3.OperationalError:
+                pass  # a read-only copy of the case: nobody is writing it
+            return {s for s in shas if db.execute("SELECT 1 FROM items WHERE sha256=?", (s,)).fetchone()}
+        finally:
+            db.close()  # rolls back
+
+
+class _Logged:
+    """What the custody log says the database holds, replayed entry by entry; checks rows against it."""
+
+    def __init__(self, rows: Sequence[tuple[int, str, str]]):
+        self.items: dict[str, CustodyEntry] = {}            # sha -> its newest add entry
+        self.item_fields: dict[str, dict[str, Any]] = {}     # sha -> the columns the add entries name
+        self.acquisitions: dict[int, CustodyEntry] = {}      # acquisition id -> the add entry recording it
+        self.legacy: dict[tuple[str, str, str, str], CustodyEntry] = {}   # entries older than row hashes
+        self.results: dict[tuple[str, str, str], tuple[int, str]] = {}    # (sha, stage, version) -> (seq, hash)
+        self.records: dict[str, tuple[int, str]] = {}       # "kind/key" -> (seq, hash)
         for _, raw, _ in rows:
             try:  # a tampered row may be anything; check_chain has already reported it
                 entry = CustodyEntry.decode(raw)
-            except (ValueError, TypeError):
+                self._replay(entry)
+            except (ValueError, TypeError, AttributeError, KeyError):
                 continue
-            if entry.action == "add" and isinstance(entry.outputs, dict):
-                logged.add(str(entry.outputs.get("sha256")))
-        items = self.items(role=None)
-        for i, item in enumerate(items):
-            path = self.object_path(item.sha256)
-            if not path.exists():
-                problems.append(Problem("object", item.sha256, "original is missing from the store"))
-            else:
-                actual = file_sha256(path)
-                if actual != item.sha256:
-                    problems.append(Problem("object", item.sha256, f"original was changed: it now hashes to {actual}"))
-            if item.sha256 not in logged:
-                problems.append(Problem("item", item.sha256, "item has no custody entry recording its addition"))
-            if progress:
-                progress(i + 1, len(items))
-        return VerifyReport(entries=len(rows), objects=len(items), head=self.head(), problems=problems)
+
+    def _replay(self, e: CustodyEntry) -> None:
+        out, details = e.outputs, e.details
+        if e.action == "add":
+            sha = str(out["sha256"])
+            self.items[sha] = e
+            fields = self.item_fields.setdefault(sha, {})
+            if details.get("new_item", True) and not fields:
+                fields |= {"size": out.get("size"), "media_type": details.get("media_type"),
+                           "format": details.get("format"), "role": details.get("role"),
+                           "metadata_error": details.get("metadata_error")}
+            if "role_from" in details:
+                fields["role"] = details.get("role")
+            if "acquisition" in out:
+                self.acquisitions[int(out["acquisition"])] = e
+            elif "item" not in out:
+                self.legacy[(sha, str(e.inputs.get("path")), str(e.inputs.get("source_url")),
+                             str(details.get("collector")))] = e
+        if isinstance(out.get("result_sha256"), dict):
+            for sha, digest in out["result_sha256"].items():
+                self.results[(sha, str(details["stage"]), str(details["version"]))] = (e.seq, str(digest))
+        if "record" in out:
+            self.records[str(out["record"])] = (e.seq, str(out.get("sha256")))
+        elif "deleted" in out or (not out and isinstance(e.inputs.get("record"), str)):
+            self.records.pop(str(out.get("deleted", e.inputs.get("record"))), None)
+
+    def check_items(self, rows: list[dict[str, Any]]) -> list[Problem]:
+        problems = []
+        for row in rows:
+            sha = row["sha256"]
+            entry = self.items.get(sha)
+            if entry is None:
+                problems.append(Problem("item", sha, "item has no custody entry recording its addition"))
+                continue
+            differs = [f"{k} is {row[k]!r}, the log recorded {v!r}" for k, v in self.item_fields[sha].items()
+                       if row.get(k) != v]
+            logged = entry.outputs.get("item")
+            if differs or (logged is not None and row_sha256(row) != logged):
+                problems.append(Problem("item", sha, f"item row was changed after custody entry {entry.seq} "
+                                                     "recorded it" + (": " + "; ".join(differs) if differs else "")))
+        for sha in sorted(set(self.items) - {row["sha256"] for row in rows}):
+            problems.append(Problem("item", sha, f"custody entry {self.items[sha].seq} records its addition, but "
+                                                 "the database no longer holds it (deleted)"))
+        return problems
+
+    def check_acquisitions(self, rows: list[dict[str, Any]]) -> list[Problem]:
+        problems = []
+        seen: set[int] = set()
+        legacy_seen: set[tuple[str, str, str, str]] = set()
+        for row in rows:
+            where = f"acquisition {row['id']} of {row['sha256']}"
+            entry = self.acquisitions.get(row["id"])
+            if entry is None:
+                key = (row["sha256"], row["original_path"], row["source_url"], row["collector"])
+                if key in self.legacy:
+                    legacy_seen.add(key)
+                else:
+                    problems.append(Problem("acquisition", where, "no custody entry recorded it (inserted, or "
+                                                                  "its source, path or collector edited)"))
+                continue
+            seen.add(row["id"])
+            if row_sha256(row) != entry.outputs.get("acquisition_sha256"):
+                logged = {"sha256": entry.outputs.get("sha256"), "original_path": entry.inputs.get("path"),
+                          "source_url": entry.inputs.get("source_url"), "collector": entry.details.get("collector"),
+                          "note": entry.details.get("note")}
+                differs = [f"{k} is {row[k]!r}, the log recorded {v!r}" for k, v in logged.items() if row[k] != v]
+                problems.append(Problem("acquisition", where, f"changed after custody entry {entry.seq} recorded "
+                                                              "it" + (": " + "; ".join(differs) if differs else "")))
+        for acq_id in sorted(set(self.acquisitions) - seen):
+            entry = self.acquisitions[acq_id]
+            problems.append(Problem("acquisition", f"acquisition {acq_id} of {entry.outputs.get('sha256')}",
+                                    f"custody entry {entry.seq} recorded it, but the database no longer holds it "
+                                    "(deleted)"))
+        for key in sorted(set(self.legacy) - legacy_seen):
+            problems.append(Problem("acquisition", f"acquisition of {key[0]} from {key[1]}",
+                                    f"custody entry {self.legacy[key].seq} recorded it, but the database no longer "
+                                    "holds it (deleted or edited)"))
+        return problems
+
+    def check_results(self, rows: list[tuple[str, str, str, str | None, str | None]]) -> list[Problem]:
+        problems = []
+        for sha, stage, version, data, error in rows:
+            where = f"result {stage}/{version} of {sha}"
+            logged = self.results.get((sha, stage, version))
+            try:
+                digest = result_sha256(None if data is None else json.loads(data), error)
+            except ValueError:
+                digest = "not JSON"
+            if logged is None:
+                problems.append(Problem("result", where, "no custody entry logged this result (inserted)"))
+            elif digest != logged[1]:
+                problems.append(Problem("result", where, f"changed after custody entry {logged[0]} logged it"))
+        for sha, stage, version in sorted(set(self.results) - {r[:3] for r in rows}):
+            problems.append(Problem("result", f"result {stage}/{version} of {sha}",
+                                    f"custody entry {self.results[(sha, stage, version)][0]} logged it, but the "
+                                    "database no longer holds it (deleted)"))
+        return problems
+
+    def check_records(self, rows: list[tuple[str, str, str]]) -> list[Problem]:
+        problems = []
+        for kind, key, data in rows:
+            logged = self.records.get(f"{kind}/{key}")
+            try:
+                digest = canonical_sha256(json.loads(data))
+            except ValueError:
+                digest = "not JSON"
+            if logged is None:
+                problems.append(Problem("record", f"record {kind}/{key}", "no custody entry logged this record "
+                                                                          "(inserted)"))
+            elif digest != logged[1]:
+                problems.append(Problem("record", f"record {kind}/{key}",
+                                        f"changed after custody entry {logged[0]} logged it"))
+        for name in sorted(set(self.records) - {f"{k}/{key}" for k, key, _ in rows}):
+            problems.append(Problem("record", f"record {name}", f"custody entry {self.records[name][0]} logged it, "
+                                                                "but the database no longer holds it (deleted)"))
+        return problems
+
+
+def _check_anchor(rows: Sequence[tuple[int, str, str]], anchored: tuple[int, str] | None) -> list[Problem]:
+    """The log must still hold the entry custody.head anchors, unchanged (entries after it may be newer)."""
+    if anchored is None:
+        return [Problem("custody", "head", f"{HEAD_FILE} is missing or unreadable: whether the newest entries "
+                                           "were removed cannot be checked")]
+    seq, digest = anchored
+    stored = next((h for s, _, h in reversed(rows) if s == seq), None)
+    last = rows[-1][0] if rows else 0
+    if stored is None:
+        return [Problem("custody", "head", f"{HEAD_FILE} anchors entry {seq}, but the log ends at entry {last}: "
+                                           "its newest entries were removed")]
+    if stored != digest:
+        return [Problem("custody", "head", f"entry {seq} is not the one {HEAD_FILE} anchors ({digest}): the log "
+                                           "was rewritten from there on")]
+    return []
 
 
 def _pid_alive(pid: str) -> bool:
@@ -593,6 +936,26 @@ def _pid_alive(pid: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable."""
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def row_sha256(row: dict[str, Any]) -> str:
+    """The hash the custody log records for an item or acquisition row: its columns as canonical JSON."""
+    return canonical_sha256(row)
+
+
+def _row_sha256(db: sqlite3.Connection, table: str, column: str, value: Any) -> str:
+    cur = db.execute(f"SELECT * FROM {table} WHERE {column}=?", (value,))
+    names = [d[0] for d in cur.description]
+    return row_sha256(dict(zip(names, cur.fetchone())))
 
 
 def file_sha256(path: Path | str) -> str:

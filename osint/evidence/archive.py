@@ -13,7 +13,6 @@ import hashlib
 import os
 import shutil
 import stat
-import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,44 +47,43 @@ def _copy_into(src: Source, fout: IO[bytes]) -> None:
 
 
 def write_folder(dest: Path, entries: dict[str, Source]) -> None:
-    """Write `entries` (relative posix path -> content) as a new folder `dest`, atomically (temp + rename)."""
-    if dest.exists():
-        raise OsintError(f"{dest} already exists; choose a new --out")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    """Write `entries` (relative posix path -> content) as a new folder `dest`, every file flushed to disk.
+
+    `dest` is the partial path the case reserved (`Case.begin_output`); on failure it is removed.
+    """
     try:
         for rel in sorted(entries):
-            target = tmp / rel
+            target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as fout:
+            with open(target, "xb") as fout:
                 _copy_into(entries[rel], fout)
-        os.replace(tmp, dest)
+                fout.flush()
+                os.fsync(fout.fileno())
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(dest, ignore_errors=True)
         raise
 
 
 def write_zip(dest: Path, entries: dict[str, Source], root: str, stored: frozenset[str] = frozenset()) -> None:
-    """Write `entries` under folder `root/` in a zip at `dest`, sorted, with fixed dates (deterministic).
+    """Write `entries` under folder `root/` in a new zip at `dest`, sorted, with fixed dates (deterministic).
 
-    Paths in `stored` are kept uncompressed (photos and videos do not deflate).
+    Paths in `stored` are kept uncompressed (photos and videos do not deflate). `dest` is the partial
+    path the case reserved (`Case.begin_output`); on failure it is removed.
     """
-    if dest.exists():
-        raise OsintError(f"{dest} already exists; choose a new --out")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
     try:
-        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
-            for rel in sorted(entries):
-                info = zipfile.ZipInfo(f"{root}/{rel}", date_time=ZIP_DATE)
-                info.external_attr = (stat.S_IFREG | 0o644) << 16
-                info.create_system = 3
-                info.compress_type = zipfile.ZIP_STORED if rel in stored else zipfile.ZIP_DEFLATED
-                with zf.open(info, "w", force_zip64=True) as fout:
-                    _copy_into(entries[rel], fout)
-        os.replace(tmp, dest)
+        with open(dest, "xb") as raw:
+            with zipfile.ZipFile(raw, "w", allowZip64=True) as zf:
+                for rel in sorted(entries):
+                    info = zipfile.ZipInfo(f"{root}/{rel}", date_time=ZIP_DATE)
+                    info.external_attr = (stat.S_IFREG | 0o644) << 16
+                    info.create_system = 3
+                    info.compress_type = zipfile.ZIP_STORED if rel in stored else zipfile.ZIP_DEFLATED
+                    with zf.open(info, "w", force_zip64=True) as fout:
+                        _copy_into(entries[rel], fout)
+            raw.flush()
+            os.fsync(raw.fileno())
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        dest.unlink(missing_ok=True)
         raise
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -139,16 +139,60 @@ def export_bundle(case: Case, selection: Selection, out: Path, signer: Signer, *
                   vics: bool = False, tsa_url: str | None = None, now: datetime | None = None) -> ExportResult:
     """Copy the selected items, their analysis and custody into a signed bag at `out` (.zip: a zip).
 
-    Only a key whose role is evidence-lead may sign. The case's originals are only read. Appends one
-    custody entry (action "export") naming the items and the signed tag manifest's SHA-256.
+    Only a key whose role is evidence-lead may sign, and only a case that verifies (`Case.verify`, with
+    the exported originals re-hashed) is signed, from the same snapshot of its database. The case's
+    originals are only read. The bundle appears at `out` together with one custody entry (action "export")
+    naming the items and the signed tag manifest's SHA-256: a killed export leaves neither once the case
+    is next opened (see `Case.begin_output`).
     """
-    from osint.evidence.summary import summary_html
-    from osint.evidence.vics import vics_json
-
     if signer.info.role != EVIDENCE_LEAD:
         raise OsintError(f"key {signer.info.name!r} has role {signer.info.role!r}: only an {EVIDENCE_LEAD} key "
                          "may sign evidence bundles")
-    now = now or datetime.now(timezone.utc)
+    actor = actor or default_actor()
+    out = Path(out)
+    output = case.begin_output(out)
+    published = False
+    try:
+        with case.snapshot():  # what is signed is read from one state of the database: the one verified
+            check = case.verify(originals={it.sha256 for it in selection.items})
+            if not check.ok:
+                first = check.problems[0]
+                raise CaseError(f"the case does not verify, so nothing is signed: {len(check.problems)} "
+                                f"problem(s); first: {first.kind} {first.where}: {first.reason} "
+                                "(`osint log verify` lists them all)")
+            done = _assemble(case, selection, signer, actor, vics, tsa_url, now or datetime.now(timezone.utc))
+        if out.suffix.lower() == ".zip":
+            write_zip(output.part, done.entries, out.stem,
+                      stored=frozenset(r for r in done.entries if r.startswith("data/originals/")))
+        else:
+            write_folder(output.part, done.entries)
+        logged = case.publish_output(
+            output, "export", actor, inputs={"items": sorted(it.sha256 for it in selection.items)},
+            outputs={"bundle": out.name, "tagmanifest_sha256": done.result.tagmanifest_sha256,
+                     "custody_head": done.head},
+            details={"selection": selection.how, "signer": signer.info.name, "signer_role": signer.info.role,
+                     "fingerprint": signer.info.fingerprint, "payload_files": done.result.payload_files,
+                     "payload_bytes": done.result.payload_bytes, "vics": vics, "timestamped": bool(tsa_url)})
+        published = True
+    finally:
+        if not published:
+            case.abandon_output(output)
+    return replace(done.result, path=out, custody_seq=logged.seq)
+
+
+@dataclass(frozen=True)
+class _Assembled:
+    entries: dict[str, Source]
+    head: str
+    result: ExportResult
+
+
+def _assemble(case: Case, selection: Selection, signer: Signer, actor: str, vics: bool, tsa_url: str | None,
+              now: datetime) -> _Assembled:
+    """Every file of the bag, signed, from the case as it is read now (inside the caller's snapshot)."""
+    from osint.evidence.summary import summary_html
+    from osint.evidence.vics import vics_json
+
     keep = {it.sha256 for it in selection.items}
     scrub = _Scrubber(case, keep, selection.persons)
 
@@ -195,7 +239,6 @@ def export_bundle(case: Case, selection: Selection, out: Path, signer: Signer, *
         rel: hashlib.sha256(src).hexdigest() for rel, src in made.items()}
     payload_bytes = sum(h.size for h in hashed.values()) + sum(len(b) for b in made.values())
 
-    actor = actor or default_actor()
     head = rows[-1][2] if rows else "0" * 64
     withheld = len(rows) - whole
     export_time = now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -232,21 +275,10 @@ def export_bundle(case: Case, selection: Selection, out: Path, signer: Signer, *
         from osint.evidence.tsa import request_timestamp
 
         entries[TIMESTAMP_FILE] = request_timestamp(tsa_url, signature)
-    out = Path(out)
-    if out.suffix.lower() == ".zip":
-        write_zip(out, entries, out.stem, stored=frozenset(r for r in payload if r.startswith("data/originals/")))
-    else:
-        write_folder(out, entries)
     tm_sha = hashlib.sha256(tagmanifest).hexdigest()
-    logged = case.append_custody(
-        "export", actor, inputs={"items": sorted(keep)},
-        outputs={"bundle": out.name, "tagmanifest_sha256": tm_sha, "custody_head": head},
-        details={"selection": selection.how, "signer": signer.info.name, "signer_role": signer.info.role,
-                 "fingerprint": signer.info.fingerprint, "payload_files": len(payload),
-                 "payload_bytes": payload_bytes, "vics": vics, "timestamped": bool(tsa_url)})
-    return ExportResult(out, len(selection.items), len(derived), len(payload), payload_bytes, tm_sha,
-                        signer.info.name, signer.info.fingerprint, logged.seq, redacted, withheld,
-                        bool(tsa_url), tuple(sorted(entries)))
+    return _Assembled(entries, head, ExportResult(
+        Path(), len(selection.items), len(derived), len(payload), payload_bytes, tm_sha, signer.info.name,
+        signer.info.fingerprint, 0, redacted, withheld, bool(tsa_url), tuple(sorted(entries))))
 
 
 def _about(markers: set[str]) -> Any:

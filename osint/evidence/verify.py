@@ -271,14 +271,22 @@ def _check_custody(reader: BagReader, info: dict[str, str], failures: list[Failu
             doc = {}
         for r in doc.get("results", []):
             digest = result_sha256(r.get("data"), r.get("error"))
-            if not r.get("redacted") and digest not in logged.get(r.get("sha256"), set()):
-                failures.append(Failure("custody", f"result {r.get('stage')} of {str(r.get('sha256'))[:16]}",
-                                        "no custody entry logged this result as it reads here"))
+            _check_logged(r, digest, logged.get(r.get("sha256"), set()),
+                          f"result {r.get('stage')} of {str(r.get('sha256'))[:16]}", failures)
         for r in doc.get("records", []):
             where = f"{r.get('kind')}/{r.get('key')}"
-            if not r.get("redacted") and canonical_sha256(r.get("data")) not in logged.get(where, set()):
-                failures.append(Failure("custody", f"record {where}", "no custody entry logged this record as it "
-                                                                      "reads here"))
+            _check_logged(r, canonical_sha256(r.get("data")), logged.get(where, set()), f"record {where}", failures)
     return {"custody_entries": chain.total, "custody_whole": len(chain.entries), "custody_head": chain.head,
             "actors": who_did_what(list(chain.entries))}
 
+
+def _check_logged(row: dict[str, Any], digest: str, logged: set[str], where: str, failures: list[Failure]) -> None:
+    """A result or record must read as a custody entry logged it. A redacted one (parts about other material
+    withheld) cannot be re-hashed here; the hash it names must be one the log recorded for it, and the
+    exporter re-checked the full row against that hash before signing."""
+    if not row.get("redacted"):
+        if digest not in logged:
+            failures.append(Failure("custody", where, "no custody entry logged this result/record as it reads here"))
+    elif row.get("logged_sha256") not in logged:
+        failures.append(Failure("custody", where, "redacted, and the hash it names is not one any custody entry "
+                                                  "logged for it"))
