@@ -163,3 +163,17 @@ def test_log_on_a_damaged_custody_row_is_one_clear_error(folder: Path) -> None:
     assert result.returncode == 2 and "custody entry 1 is unreadable" in result.stderr
     assert "Traceback" not in result.stderr
     assert runner.invoke(app, ["log", "verify", "-C", str(case)]).exit_code == 1
+
+
+def test_csv_cells_starting_a_formula_are_neutralised() -> None:
+    import csv
+    import io
+
+    from osint.commands.common import write_csv
+
+    hostile = ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x","click")']
+    buf = io.StringIO()
+    write_csv(buf, ["v", "n"], [{"v": v, "n": -0.5} for v in hostile] + [{"v": "plain", "n": 3}])
+    rows = list(csv.reader(io.StringIO(buf.getvalue(), newline="")))
+    assert [r[0] for r in rows[1:]] == ["'" + v for v in hostile] + ["plain"]
+    assert rows[1][1] == "-0.5"  # numbers stay numbers

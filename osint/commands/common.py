@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -62,6 +63,26 @@ def fmr_text(fmr: float | None, bound: bool = False) -> str:
 def emit_json(data: Any) -> None:
     """Write JSON to stdout (no colour, no wrapping), for scripts."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading ' (OWASP);
+    numbers are written as they are."""
+    if isinstance(value, str) and value.startswith(CSV_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def write_csv(stream: TextIO, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+    """CSV (RFC 4180 line ends, so a CR inside a cell is quoted) with a header, every text cell neutralised
+    by `csv_cell`: the one way osint writes CSV."""
+    writer = csv.DictWriter(stream, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
+    writer.writerow({c: csv_cell(c) for c in columns})
+    for row in rows:
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

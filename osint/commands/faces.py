@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -12,7 +11,7 @@ from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CaseOption, ClusterOption, JsonOption,
                                    WorkersOption, emit_json, err, fail, file_error, fmr_text, make_executor, open_case,
-                                   out, progress, table)
+                                   out, progress, table, write_csv)
 
 refs_app = typer.Typer(help="Reference persons (missing children) and their photos, kept in the case.",
                        no_args_is_help=True)
@@ -263,13 +262,14 @@ def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: boo
         keys = ["item", "media_type", "frame_time_s", "face", "box", "person", "name", "rank", "distance", "fmr",
                 "fmr_is_upper_bound", "fmr_measured_on", "agree", "photos", "model", "threshold", "low_quality",
                 "crop", "reference_item", "age_reference", "age_found", "years_between", "age_flags", "status"]
-        w = csv.DictWriter(sys.stdout, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        for r in rows:
+
+        def flat(r: dict[str, Any]) -> dict[str, Any]:
             a = r["ages"] or {}
-            w.writerow({**r, "box": " ".join(map(str, r["box"])), "age_reference": a.get("age_reference"),
-                        "age_found": a.get("age_found"), "years_between": a.get("years_between"),
-                        "age_flags": "; ".join(a.get("flags") or [])})
+            return {**r, "box": " ".join(map(str, r["box"])), "age_reference": a.get("age_reference"),
+                    "age_found": a.get("age_found"), "years_between": a.get("years_between"),
+                    "age_flags": "; ".join(a.get("flags") or [])}
+
+        write_csv(sys.stdout, keys, (flat(r) for r in rows))
         return
     table(f"Candidates for human review ({len(rows)}; searched {scope})",
           ["item", "time s", "face", "box", "person", "distance", "FMR", "FMR of", "agree", "quality", "crop",

@@ -141,3 +141,24 @@ def test_match_outside_a_case(tmp_path: Path, hamilton: Path, faces_dir: Path, m
     best = {(Path(c["item"]).name, c["person"]) for c in cands if c["rank"] == 1}
     assert ("snow.jpg", "KIT") in best and not any(name == "biden.jpg" for name, _ in best)
     assert not (tmp_path / "case.json").exists()
+
+
+def test_csv_cells_cannot_run_as_spreadsheet_formulas(tmp_path: Path, hamilton: Path) -> None:
+    """A person id and a file name chosen by whoever named them reach the CSV as text, not formulas."""
+    import csv
+    import io
+
+    ref = hamilton / "ref_Lin_Manuel_Miranda.png"
+    person = tmp_path / "refs" / "=1+1"
+    person.mkdir(parents=True)
+    shutil.copy(ref, person / "a.png")
+    collected = tmp_path / "in" / '=HYPERLINK("x.example","click").png'
+    collected.parent.mkdir()
+    shutil.copy(ref, collected)
+    res = runner.invoke(app, ["match", "--refs", str(tmp_path / "refs"), str(tmp_path / "in"), "--csv",
+                              "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.reader(io.StringIO(res.stdout)))
+    cells = [c for row in rows[1:] for c in row]
+    assert len(rows) >= 2 and "'=1+1" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
