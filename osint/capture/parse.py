@@ -177,7 +177,9 @@ def telegram_channel_url(url: str) -> str:
     parts = urlsplit(url)
     path = [p for p in parts.path.split("/") if p]
     if path and path[0] == "s":
-        return url
+        path = path[1:]
+        if len(path) < 2:
+            return url
     if not path:
         return url
     query = parts.query

@@ -282,8 +282,16 @@ class _Run:
                                          error=f"no {source} posts found on the page (not a public channel or "
                                                "wall, or its layout changed)"))
                 return
+            only = _single_post(url) if source == "telegram" else None
             wanted = [replace(p, title=p.title or listing.title) for p in listing.posts
-                      if _in_range(p.date, self.options)]
+                      if _in_range(p.date, self.options) and (only is None or p.url.rstrip("/").endswith(only))]
+            if only is not None:   # one post's URL: that post alone, from the channel page that shows it
+                if not wanted:
+                    self.emit(CaptureOutcome(url, "failed", url=got.url, source=source,
+                                             error=f"post {only} is not on the channel's public page"))
+                else:
+                    self.capture_posts(url, source, got, exchanges, wanted[:1], {got.url: got})
+                return
             self.capture_posts(url, source, got, exchanges, wanted, {got.url: got})
             for old in self.workdir.glob("*.body"):   # this page's posts are stored: free their bodies
                 old.unlink(missing_ok=True)
@@ -433,6 +441,14 @@ class _Run:
         self.done.add(post.url)
         self.emit(CaptureOutcome(url, "captured", post.url, cid, source, post.date, title, tuple(outcomes),
                                  wacz_sha, shot_sha, notes=notes))
+
+
+def _single_post(url: str) -> str | None:
+    """"CHANNEL/ID" when a Telegram URL names one post (t.me/CHANNEL/ID or t.me/s/CHANNEL/ID), else None."""
+    path = [p for p in urlsplit(url).path.split("/") if p]
+    if path[:1] == ["s"]:
+        path = path[1:]
+    return f"/{path[0]}/{path[1]}" if len(path) >= 2 and path[1].isdigit() else None
 
 
 def _iso_time(value: Any) -> str:

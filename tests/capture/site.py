@@ -120,21 +120,26 @@ def telegram_page(before: int | None) -> str:
 
 
 VK_POSTS = {
-    "-77_10": ("1704448800", "Дети на празднике", ["/media/k1.jpg", "/media/k2.jpg"], None),
     "-77_11": ("1707130800", "Видео с концерта", [], "/media/v1.mp4"),
+    "-77_10": ("1704448800", "Дети на празднике", ["/media/k1.jpg", "/media/k2.jpg"], None),
+    "-77_9": ("1703001600", "Старый пост", ["/media/k1.jpg"], None),
 }
 
 
-def vk_wall() -> str:
+def vk_wall(offset: int = 0) -> str:
+    """The wall, newest first, two posts a page; "show more" leads to ?offset=."""
     posts = ""
-    for pid, (ts, text, photos, video) in VK_POSTS.items():
+    chosen = list(VK_POSTS.items())[offset:offset + 2]
+    more = f'<a class="show_more" href="/vk/club77?offset={offset + 2}">Show more</a>' \
+        if offset + 2 < len(VK_POSTS) else ""
+    for pid, (ts, text, photos, video) in chosen:
         thumbs = "".join(f'<a class="page_post_thumb_wrap image_cover" style="background-image: url({p});"></a>'
                          for p in photos)
         vid = f'<video src="{video}"></video>' if video else ""
         posts += (f'<div id="post{pid}" class="_post post" data-post-id="{pid}"><div class="wall_text">'
                   f'<div class="wall_post_text">{text}</div>{thumbs}{vid}</div><div class="post_date">'
                   f'<a class="post_link" href="/wall{pid}"><span class="rel_date" time="{ts}">date</span></a></div></div>')
-    return f'<html><head><title>Club 77 | VK</title></head><body><div id="page_wall_posts">{posts}</div></body></html>'
+    return f'<html><head><title>Club 77 | VK</title></head><body><div id="page_wall_posts">{posts}</div>{more}</body></html>'
 
 
 PLAIN = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Orphanage No. 3 news</title>
@@ -171,6 +176,7 @@ class Site:
     def __init__(self, big: int = 0, big_photos: int = 100) -> None:
         self.big = big
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.peers: list[int] = []                  # the client's port of each request, in the same order
         self.routes: dict[str, Response] = {}
         media = {f"p{i}.jpg": shared_photo(i) or jpeg(i) for i in range(1, 8)}
         media |= {f"k{i}.jpg": jpeg(100 + i) for i in (1, 2)} | {f"w{i}.jpg": jpeg(200 + i) for i in (1, 2, 3)}
@@ -184,7 +190,6 @@ class Site:
                                                                          "Last-Modified": "Tue, 02 Jan 2024 10:00:00 GMT"})
         html = {"Content-Type": "text/html; charset=utf-8"}
         self.routes |= {
-            "/vk/club77": Response(body=vk_wall().encode(), headers=html),
             "/news/pupils.html": Response(body=PLAIN.encode(), headers=html),
             "/watch/concert": Response(body=WATCH.encode(), headers=html),
             "/static/tg.css": Response(body=b".tgme_widget_message{border:1px solid #ccc;margin:8px;padding:8px;max-width:500px}"
@@ -238,12 +243,18 @@ class Site:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 site.requests.append((self.path, dict(self.headers.items())))
+                site.peers.append(self.client_address[1])
                 path = urlsplit(self.path).path
                 query = urlsplit(self.path).query
-                if path == f"/s/{CHANNEL}":
+                if path == f"/s/{CHANNEL}" or path.startswith(f"/s/{CHANNEL}/"):
                     before = int(query.split("before=")[1]) if "before=" in query else None
+                    if path.startswith(f"/s/{CHANNEL}/"):            # t.me/s/NAME/ID: the page around post ID
+                        before = int(path.rsplit("/", 1)[1]) + 1
                     resp = Response(body=telegram_page(before).encode(),
                                     headers={"Content-Type": "text/html; charset=utf-8"})
+                elif path == "/vk/club77":
+                    offset = int(query.split("offset=")[1]) if "offset=" in query else 0
+                    resp = Response(body=vk_wall(offset).encode(), headers={"Content-Type": "text/html; charset=utf-8"})
                 elif path == "/s/big" and site.big:
                     before = int(query.split("before=")[1]) if "before=" in query else None
                     resp = Response(body=big_channel_page(before, site.big, 20, len(
@@ -338,3 +349,70 @@ def serving() -> Iterator[Site]:
         yield site
     finally:
         site.close()
+
+
+class SocksProxy:
+    """A minimal SOCKS5 proxy (no authentication, CONNECT only) on 127.0.0.1 that logs each target it
+    connects to, as a local Tor client would be used."""
+
+    def __init__(self) -> None:
+        import socketserver
+
+        self.targets: list[tuple[str, int]] = []
+        self.ports: set[int] = set()               # local ports of the connections it opened to targets
+        proxy = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                import select
+                import socket
+                import struct
+
+                conn = self.request
+                conn.settimeout(10)
+                _, n = conn.recv(2)
+                conn.recv(n)
+                conn.sendall(b"\x05\x00")
+                _, cmd, _, atyp = conn.recv(4)
+                if atyp == 3:
+                    host = conn.recv(conn.recv(1)[0]).decode()
+                elif atyp == 1:
+                    host = socket.inet_ntoa(conn.recv(4))
+                else:
+                    conn.sendall(b"\x05\x08\x00\x01" + bytes(6))
+                    return
+                (port,) = struct.unpack("!H", conn.recv(2))
+                proxy.targets.append((host, port))
+                if cmd != 1 or host not in ("127.0.0.1", "localhost"):      # never anywhere but this machine
+                    conn.sendall(b"\x05\x02\x00\x01" + bytes(6))
+                    return
+                upstream = socket.create_connection((host, port), timeout=10)
+                proxy.ports.add(upstream.getsockname()[1])
+                conn.sendall(b"\x05\x00\x00\x01" + bytes(6))
+                try:
+                    while True:
+                        ready, _, _ = select.select([conn, upstream], [], [], 10)
+                        if not ready:
+                            return
+                        for src in ready:
+                            data = src.recv(65536)
+                            if not data:
+                                return
+                            (upstream if src is conn else conn).sendall(data)
+                finally:
+                    upstream.close()
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"socks5://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

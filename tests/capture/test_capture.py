@@ -88,9 +88,13 @@ def test_since_until_pick_posts(case, site: Site):
 def test_vk_wall(case, site: Site):
     from osint.capture import capture
 
+    start = len(site.requests)
     capture(case, [site.url("/vk/club77")], fast())
     caps = _captures(case)
-    assert sorted(caps) == [site.url("/wall-77_10"), site.url("/wall-77_11")]
+    assert sorted(caps) == [site.url("/wall-77_10"), site.url("/wall-77_11"), site.url("/wall-77_9")]
+    assert [p for p, _ in site.requests[start:] if p.startswith("/vk/")] == ["/vk/club77", "/vk/club77?offset=2"]
+    old_post = caps[site.url("/wall-77_9")]["items"]
+    assert len(old_post) == 1 and set(old_post) < set(caps[site.url("/wall-77_10")]["items"])   # a repost
     party = caps[site.url("/wall-77_10")]
     assert party["source"] == "vk" and party["post_date"] == "2024-01-05T10:00:00Z"
     assert party["text"] == "Дети на празднике" and len(party["items"]) == 2
@@ -224,3 +228,31 @@ def test_video_page_through_ytdlp(case, site: Site):
     with zipfile.ZipFile(wacz) as zf, zf.open(next(n for n in zf.namelist() if n.startswith("archive/"))) as fh:
         resources = [r.content_stream().read() for r in ArchiveIterator(fh) if r.rec_type == "resource"]
     assert resources == [site.media["v1.mp4"]]
+
+
+def test_one_telegram_post_url_captures_that_post_alone(case, site: Site):
+    from osint.capture import capture
+
+    start = len(site.requests)
+    summary = capture(case, [site.url(f"/s/{CHANNEL}/6"), site.url(f"/s/{CHANNEL}/3")], fast())
+    assert [d["url"] for d in case.records("capture").values()] == [site.url(f"/{CHANNEL}/6")]
+    assert summary.outcomes[1].status == "failed" and "/kids_camp/3 is not on the channel" in summary.outcomes[1].error
+    assert [p for p, _ in site.requests[start:]] == [f"/s/{CHANNEL}/6", "/media/p5.jpg", f"/s/{CHANNEL}/3"]
+
+
+def test_socks_proxy_carries_every_connection(case, site: Site):
+    from tests.capture.site import SocksProxy
+
+    from osint.capture import capture
+
+    proxy = SocksProxy()
+    start = len(site.requests)
+    try:
+        summary = capture(case, [site.url("/news/pupils.html")], fast(proxy=proxy.url))
+    finally:
+        proxy.close()
+    assert summary.count("captured") == 1 and summary.failed == 0
+    port = int(site.base.rsplit(":", 1)[1])
+    assert proxy.targets and set(proxy.targets) == {("127.0.0.1", port)}
+    assert len(site.peers) - start == 5                            # the page and its four media URLs
+    assert set(site.peers[start:]) <= proxy.ports                   # every one on a connection the proxy opened
