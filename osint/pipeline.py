@@ -42,6 +42,12 @@ def transient_error(exc: OSError) -> str:
     return f"{TRANSIENT}{type(exc).__name__}: {exc}"
 
 
+def toolkit_error(exc: Exception) -> str:
+    """The error text for an exception that is not a verdict on the input (a bug in this toolkit or a
+    library it calls): reported, never stored, so a fixed toolkit analyses the item on the next run."""
+    return f"{TRANSIENT}{type(exc).__name__}: {exc}"
+
+
 def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
     """Run one computation, turning any failure into an error text (a damaged input is data, not a crash)."""
     try:
@@ -53,7 +59,7 @@ def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
     except MemoryError:
         return None, "ran out of memory on this input"
     except Exception as exc:  # noqa: BLE001 - one bad input must not stop a batch of thousands
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, toolkit_error(exc)
 
 
 class InlineExecutor:
@@ -111,7 +117,7 @@ class PoolExecutor:
                     except BrokenProcessPool:
                         return [arg, *running.values()], todo[::-1]
                     except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be sent back
-                        result, error = None, f"worker failed: {type(exc).__name__}: {exc}"
+                        result, error = None, toolkit_error(exc)
                     yield arg, result, error
             return [], []
         finally:

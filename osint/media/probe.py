@@ -19,6 +19,7 @@ from typing import Any
 
 from osint.errors import CorruptMedia, UnsupportedMedia
 from osint.media.exif_check import exif_anomalies
+from osint.media.image import orientation
 from osint.media.sniff import MediaKind, sniff_file
 
 MAX_TAGS = 2000          # hostile EXIF can declare millions of entries; we keep at most this many
@@ -88,6 +89,7 @@ def _decode_check(path: Path, kind: MediaKind) -> tuple[int, int, dict[str, Any]
                 if kind.format == "jpeg":
                     im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
                 im.load()
+                _, orientation_note = orientation(im)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise CorruptMedia(f"decompression bomb refused: {exc}") from None
     except Image.UnidentifiedImageError as exc:
@@ -97,6 +99,7 @@ def _decode_check(path: Path, kind: MediaKind) -> tuple[int, int, dict[str, Any]
     except MemoryError:
         raise CorruptMedia(f"damaged {kind.format}: decoding needs more memory than is sane") from None
     notes = list(dict.fromkeys(f"decoder: {w.message}"[:160] for w in caught))
+    notes += [orientation_note] if orientation_note else []
     return width, height, info, raw_exif if isinstance(raw_exif, bytes) else None, notes
 
 
@@ -131,7 +134,8 @@ def read_exif(path: Path) -> tuple[dict[str, str], str | None]:
         except Exception as exc:  # noqa: BLE001 - hostile metadata may raise anything; it must not stop ingest
             return {}, f"EXIF unreadable: {type(exc).__name__}: {_short(exc)}"
     out: dict[str, str] = {}
-    error = "EXIF damaged: " + "; ".join(dict.fromkeys(warnings_seen))[:300] if warnings_seen else None
+    damage = [w for w in warnings_seen if "does not have exif data" not in w.lower()]  # absent is not damaged
+    error = "EXIF damaged: " + "; ".join(dict.fromkeys(damage))[:300] if damage else None
     for i, (name, value) in enumerate(tags.items()):
         if i >= MAX_TAGS:
             error = f"EXIF has more than {MAX_TAGS} tags; the rest were ignored"
