@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from osint.geolocate.places import on_earth
+
 # Assumed horizontal error when a file states none: typical phone/camera GPS outdoors (metres).
 DEFAULT_GPS_ERROR_M = 50.0
 # One unit of dilution of precision is worth about this many metres of user range error (metres).
@@ -119,7 +121,7 @@ def interpret(raw: dict[str, Any], reader: str, notes: tuple[str, ...] = ()) -> 
     if lat is not None and lon is not None:
         if lat == 0 and lon == 0:
             flags.append("null-island: position is exactly 0,0 (a receiver without a fix writes this)")
-        if abs(lat) > 90 or abs(lon) > 180:
+        if not on_earth(lat, lon):
             flags.append(f"out-of-range: {lat:.6f},{lon:.6f} is not on Earth")
     else:
         lat = lon = None

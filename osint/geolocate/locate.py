@@ -16,7 +16,7 @@ from typing import Any
 
 from osint.geolocate.exif import ExifGPS, read_gps
 from osint.geolocate.landmarks import SHORTLIST
-from osint.geolocate.places import Areas, Place, place_names
+from osint.geolocate.places import Areas, Place, on_earth, place_names
 
 STAGE = "geolocate"
 STAGE_VERSION = "1"
@@ -167,12 +167,15 @@ def _capture_instant(q: SunQuery, gps: ExifGPS) -> tuple[datetime | None, str]:
 
 
 def _with_places(answers: list[Answer], options: LocateOptions) -> list[Answer]:
-    pts = [(a.lat, a.lon) for a in answers if a.lat is not None and a.lon is not None]
+    def placeable(a: Answer) -> bool:
+        return a.lat is not None and a.lon is not None and on_earth(a.lat, a.lon)
+
+    pts = [(float(a.lat or 0), float(a.lon or 0)) for a in answers if placeable(a)]
     named = iter(place_names(pts) if options.places else [])
     areas = _load_areas(options.areas) if options.areas else None
     out = []
     for a in answers:
-        if a.lat is None or a.lon is None:
+        if a.lat is None or a.lon is None or not placeable(a):
             out.append(a)
             continue
         place = next(named, None)

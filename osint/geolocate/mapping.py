@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from osint.geolocate.places import on_earth
+
 COLORS = {"exif-gps": "#d62728", "landmark": "#1f77b4", "sun-shadow": "#ff7f0e", "online": "#9467bd",
           "area": "#2ca02c"}
 ASPECT = 1.6  # width:height of the map
@@ -59,7 +61,7 @@ def layers_from_results(results: Iterable[dict[str, Any]], *, areas: dict[str, A
             if a.get("geometry"):
                 bands.append((f"{name}: sun {ev.get('elevation_min_deg')}-{ev.get('elevation_max_deg')} deg "
                               f"at {ev.get('time_utc')}", a["geometry"]))
-            elif a.get("lat") is not None and a.get("lon") is not None:
+            elif a.get("lat") is not None and a.get("lon") is not None and on_earth(a["lat"], a["lon"]):
                 place = a.get("place") or {}
                 where = ", ".join(x for x in (place.get("town"), place.get("admin1"), place.get("country")) if x)
                 label = f"{name} {a['method']}" + (f" {ev.get('label')}" if ev.get("label") else "")

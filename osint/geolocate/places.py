@@ -33,6 +33,12 @@ class Place:
     town_distance_m: float
 
 
+def on_earth(lat: float, lon: float) -> bool:
+    """Whether (lat, lon) is a position at all: EXIF may hold latitude 95; such an answer is flagged, and
+    no place name, area or map point is derived from it."""
+    return -90 <= lat <= 90 and -180 <= lon <= 180
+
+
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Geodesic distance in metres between two (lat, lon) points on the WGS-84 ellipsoid (geopy)."""
     from geopy.distance import geodesic
