@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, JsonOption, emit_json, err, fail,
-                                   file_error, open_case, out, progress, table)
+                                   file_error, open_case, out, printable, progress, table)
 
 log_app = typer.Typer(help="The custody log: every action on the case, hash-chained.", no_args_is_help=False)
 
@@ -72,7 +72,8 @@ def add(
             if outcome.status == "failed":
                 file_error(outcome.path, outcome.error or "failed")
             elif outcome.warning:
-                err.print(f"[yellow]warning:[/] {escape(outcome.path)}: {escape(outcome.warning)}", highlight=False)
+                err.print(f"[yellow]warning:[/] {escape(printable(outcome.path))}: {escape(printable(outcome.warning))}",
+                      highlight=False)
             advance(1, Path(outcome.path).name)
 
         summary = add_walked(case, entries, collector=collector, source_url=source_url, note=note,
@@ -83,7 +84,7 @@ def add(
     else:
         skipped = [o for o in summary.outcomes if o.status == "skipped"]
         for o in skipped[:20]:
-            err.print(f"skipped: {o.path}: {o.error}", highlight=False, markup=False)
+            err.print(f"skipped: {printable(o.path)}: {printable(o.error)}", highlight=False, markup=False)
         if len(skipped) > 20:
             err.print(f"... and {len(skipped) - 20} more skipped", highlight=False)
         out.print(f"{counts['added']} added, {counts['new-source']} new sources of stored items, "
@@ -141,7 +142,7 @@ def show(
               f"{item.width}x{item.height}  role={item.role}")
     out.print(f"stored at {case.object_path(item.sha256)}", highlight=False)
     if item.metadata_error:
-        out.print(f"[yellow]metadata error:[/] {escape(item.metadata_error)}")
+        out.print(f"[yellow]metadata error:[/] {escape(printable(item.metadata_error))}")
     table("acquisitions", ["when (UTC)", "collector", "source URL", "original path", "note"],
           [(a.acquired_at, a.collector, a.source_url, a.original_path, a.note) for a in acqs])
     meta = {k: v for k, v in item.metadata.items() if k != "exif"}
@@ -196,9 +197,9 @@ def log_verify(
     else:
         first = report.problems[0]
         out.print(f"[bold red]BROKEN[/]: {len(report.problems)} problem(s); first at {first.kind} {first.where}: "
-                  f"{first.reason}", highlight=False)
+                  f"{escape(printable(first.reason))}", highlight=False)
         for p in report.problems[1:]:
-            out.print(f"  {p.kind} {p.where}: {p.reason}", highlight=False)
+            out.print(f"  {p.kind} {p.where}: {printable(p.reason)}", highlight=False, markup=False)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_SOME_FAILED)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,14 +16,47 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from osint.errors import OsintError
 
 if TYPE_CHECKING:
     from osint.case import Case
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Characters that must never reach a terminal raw from data: C0/C1 controls (ESC starts escape sequences that
+# rewrite the screen), bidi overrides (reorder what is shown), and lone surrogates (bytes of a file name that
+# are not UTF-8, which would crash the write).
+_WIDE = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE = re.compile(f"[\x00-\x1f{_WIDE}]")
+_UNSAFE_IN_JSON = re.compile(f"[{_WIDE}]")  # json.dumps already escapes C0 controls inside strings
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a non-UTF-8 file name (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: object, *, keep_newlines: bool = False) -> str:
+    """`text` safe to print on a terminal: every control, bidi or undecodable character is shown as an escape
+    (\\x1b, \\u202e); newlines too unless `keep_newlines`. Every line printed by osint passes through it."""
+    text = str(text)
+    if keep_newlines:
+        return "\n".join(_UNSAFE.sub(_escaped, line) for line in text.split("\n"))
+    return _UNSAFE.sub(_escaped, text)
+
+
+class SafeConsole(Console):
+    """A rich Console that escapes control characters in every string it prints (our own markup never holds
+    any but newlines), so a file name, note or zip entry name cannot drive the terminal."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().print(*(printable(o, keep_newlines=True) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+out = SafeConsole(soft_wrap=True)
+err = SafeConsole(stderr=True, soft_wrap=True)
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -43,13 +77,13 @@ def open_case(path: Path | None) -> Case:
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print `error: message` on stderr and exit."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(printable(message))}", highlight=False)
     raise typer.Exit(code)
 
 
 def file_error(path: str, reason: str) -> None:
     """The one line printed for an input that failed: the file, then why (names are never read as markup)."""
-    err.print(f"[red]error:[/] {escape(path)}: {escape(reason)}", highlight=False)
+    err.print(f"[red]error:[/] {escape(printable(path))}: {escape(printable(reason))}", highlight=False)
 
 
 def fmr_text(fmr: float | None, bound: bool = False) -> str:
@@ -62,7 +96,8 @@ def fmr_text(fmr: float | None, bound: bool = False) -> str:
 
 def emit_json(data: Any) -> None:
     """Write JSON to stdout (no colour, no wrapping), for scripts."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)  # C0 controls come out escaped
+    sys.stdout.write(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -86,11 +121,11 @@ def write_csv(stream: TextIO, columns: Sequence[str], rows: Iterable[dict[str, A
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    t = Table(title=title, show_lines=False, header_style="bold")
+    t = Table(title=None if title is None else Text(printable(title)), show_lines=False, header_style="bold")
     for c in columns:
         t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*("" if v is None else str(v) for v in r))
+    for r in rows:  # cells are data: never read as markup, control characters escaped
+        t.add_row(*(Text("" if v is None else printable(v)) for v in r))
     out.print(t)
 
 
@@ -104,7 +139,7 @@ def progress(description: str, total: int | None) -> Iterator[Any]:
         task = bar.add_task(description, total=total, note="")
 
         def advance(n: int = 1, note: str = "") -> None:
-            bar.update(task, advance=n, note=note[-40:])
+            bar.update(task, advance=n, note=printable(note[-40:]))
 
         yield advance
 

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, JsonOption, emit_json, err, fail,
-                                   open_case, out, progress, table)
+                                   open_case, out, printable, progress, table)
 
 keys_app = typer.Typer(help="Signing keys (Ed25519) that belong to you, not to a case: kept in $OSINT_HOME/keys "
                             "(default ~/.config/osint/keys), private half encrypted with your passphrase.",
@@ -185,10 +185,10 @@ def evidence_verify(
         colour = "green" if report.ok else "bold red"
         verdict = report.verdict()
         word, rest = verdict.split(":", 1)
-        out.print(f"[{colour}]{word}[/]:{escape(rest)}", highlight=False)
-        for failure in report.failures:
-            out.print(f"  {failure}", highlight=False, markup=False)
+        out.print(f"[{colour}]{word}[/]:{escape(printable(rest))}", highlight=False)
+        for failure in report.failures:  # names from the bundle: one line each, whatever they hold
+            out.print(f"  {printable(failure)}", highlight=False, markup=False)
         if report.ok and report.actors:
-            out.print("who did what: " + "; ".join(f"{a}: " + ", ".join(f"{act} x{n}" for act, n in acts.items())
-                                                    for a, acts in report.actors.items()), highlight=False)
+            out.print("who did what: " + printable("; ".join(f"{a}: " + ", ".join(f"{act} x{n}" for act, n in acts.items())
+                                                              for a, acts in report.actors.items())), highlight=False)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_SOME_FAILED)

@@ -173,6 +173,11 @@ class BagReader:
             mode = info.external_attr >> 16
             if info.create_system == 3 and stat.S_ISLNK(mode):
                 raise HostileBundle(f"zip entry {info.filename!r}: symbolic link (refused)")
+            if info.flag_bits & 0x1:
+                raise HostileBundle(f"zip entry {info.filename!r} is encrypted (refused: a bundle is never encrypted)")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise HostileBundle(f"zip entry {info.filename!r} uses compression method {info.compress_type} "
+                                    "(refused: a bundle uses only stored or deflate)")
             if info.filename in seen:
                 raise HostileBundle(f"zip entry {info.filename!r} appears twice (refused)")
             seen.add(info.filename)
@@ -206,7 +211,7 @@ class BagReader:
                         if read > info.file_size:
                             raise HostileBundle(f"{name}: inflates past its declared size (refused)")
                         yield chunk
-            except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError, NotImplementedError) as exc:
                 raise DamagedBundle(f"{name}: cannot be read from the zip ({exc})") from None
             return
         with open(self._names[name], "rb") as fh:
