@@ -89,6 +89,12 @@ def walk(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str | None]]:
             yield Path(err.filename or top), _os_reason(err)
 
 
+def original_name(path: Path) -> str:
+    """How an input's path is recorded: absolute, with `..` and `.` resolved (so `../in/x` and its absolute
+    path are one acquisition), and a file name that is not UTF-8 kept readable with its bytes as \\xNN."""
+    return os.fsencode(os.path.abspath(path)).decode("utf-8", "backslashreplace")
+
+
 def _os_reason(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "symbolic link loop"
@@ -108,7 +114,7 @@ def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", no
     `origin` (with `origin_mtime`) names where the bytes came from when that is not the file's own path
     (a capture's media URL).
     """
-    original = origin or str(path.absolute())
+    original = origin or original_name(path)
     try:
         mtime = origin_mtime if origin else datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat()
         with open(path, "rb") as fh:
@@ -178,7 +184,7 @@ def add_walked(case: Case, entries: Iterable[tuple[Path, str | None]], *, collec
     summary = AddSummary()
     for path, problem in entries:
         if problem:
-            outcome = AddOutcome(str(path.absolute()), "failed", error=problem)
+            outcome = AddOutcome(original_name(path), "failed", error=problem)
         else:
             outcome = add_file(case, path, collector=collector, source_url=source_url, note=note, role=role,
                                actor=actor)

@@ -81,7 +81,7 @@ def _scan(case: Any, settings: Any, items: list[Any] | None, executor: Any) -> A
 @refs_app.command("add")
 def refs_add(
     person: str = typer.Argument(..., help="Person id, e.g. the NGO's file number UA-0412."),
-    photos: list[Path] = typer.Argument(..., help="Reference photos of this person (several ages help)."),
+    photos: list[Path] = typer.Argument(..., help="Reference photos of this person, or folders of them (several ages help)."),
     name: Optional[str] = typer.Option(None, help="Name shown in results."),
     born: Optional[str] = typer.Option(None, help="Year (or date) of birth: lets reviewers judge the age gap."),
     missing_since: Optional[str] = typer.Option(None, "--missing-since", help="When the person went missing (YYYY-MM)."),
@@ -106,8 +106,9 @@ def refs_add(
     result = add_references(case, person, photos, name=name, born=born, missing_since=missing_since, note=note,
                             face=face, settings=_settings(detector))
     bad = [p for p in result if p.status != "ok"]
+    recorded = case.record("person", person) is not None
     if as_json:
-        emit_json({"person": person, "photos": [vars(p) for p in result]})
+        emit_json({"person": person, "recorded": recorded, "photos": [vars(p) for p in result]})
     else:
         for p in result:
             if p.status == "ok":
@@ -122,7 +123,8 @@ def refs_add(
                 file_error(p.path, "faces found but all too small to encode reliably")
             else:
                 file_error(p.path, p.error or "no face found")
-        out.print(f"{person}: {len(result) - len(bad)} of {len(result)} photos usable")
+        out.print(f"{person}: {len(result) - len(bad)} of {len(result)} photos usable"
+                  + ("" if recorded else "; no photo could be added, so the person was not recorded"), highlight=False)
     raise typer.Exit(EXIT_SOME_FAILED if bad else EXIT_OK)
 
 

@@ -59,20 +59,22 @@ def add_references(case: Any, person: str, paths: Iterable[Path | str], *, name:
                    born: str | None = None, missing_since: str | None = None, note: str = "",
                    face: int | None = None, settings: FaceSettings = FaceSettings(), executor: Any = None,
                    actor: str | None = None) -> list[RefPhoto]:
-    """Add (or update) person `person` and its reference photos; returns one RefPhoto per path."""
+    """Add (or update) person `person` and its reference photos (files, or every file in a folder); returns one
+    RefPhoto per file. A new person is recorded only with at least one photo added and analysed."""
     from osint.case import default_actor
-    from osint.ingest import add_file
+    from osint.ingest import add_file, original_name, walk
 
     actor = actor or default_actor()
     old = case.record(PERSON, person) or {}
     info = {"id": person, "name": name or old.get("name") or person, "born": born or old.get("born"),
             "missing_since": missing_since or old.get("missing_since"), "note": note or old.get("note", "")}
-    if info != old:
-        case.put_record(PERSON, person, info, action="refs:person", actor=actor, details=info)
     added: list[tuple[str, str]] = []
     out: list[RefPhoto] = []
-    for path in paths:
-        outcome = add_file(case, Path(path), collector=actor, role="reference", actor=actor,
+    for file, problem in walk(paths):
+        if problem:
+            out.append(RefPhoto(person, original_name(file), None, "failed", error=problem))
+            continue
+        outcome = add_file(case, file, collector=actor, role="reference", actor=actor,
                            note=f"reference photo of {person}")
         if outcome.sha256 is None or outcome.status in ("failed", "skipped"):
             out.append(RefPhoto(person, outcome.path, outcome.sha256, "failed", error=outcome.error))
@@ -81,14 +83,22 @@ def add_references(case: Any, person: str, paths: Iterable[Path | str], *, name:
         else:
             added.append((outcome.path, outcome.sha256))
     items = [case.item(sha) for _, sha in added]
-    scan_case(case, settings, items, executor=executor)
+    run = scan_case(case, settings, items, executor=executor)
     version = settings.version()
+    chosen: list[RefPhoto] = []
     for path, sha in added:
         res = case.result(sha, STAGE, version)
         if res is None or res.error:
-            out.append(RefPhoto(person, path, sha, "failed", error=res.error if res else "not analysed"))
+            error = res.error if res else run.errors.get(sha, "not analysed")
+            out.append(RefPhoto(person, path, sha, "failed", error=error))
             continue
-        photo = choose_face(person, path, sha, res.data["faces"], face)
+        chosen.append(choose_face(person, path, sha, res.data["faces"], face))
+    if not old and not chosen:
+        return out  # not one photo could be added and analysed: no empty person is created
+    if info != old:
+        case.put_record(PERSON, person, info, action="refs:person", actor=actor, details=info)
+    for photo in chosen:
+        path, sha = photo.path, str(photo.sha256)
         data = {"person": person, "sha256": sha, "path": path, "status": photo.status, "face": photo.face,
                 "box": photo.faces[photo.face]["box"] if photo.face is not None else None, "version": version,
                 "faces_found": len(photo.faces)}

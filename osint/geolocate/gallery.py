@@ -16,6 +16,7 @@ from osint.case import Case, default_actor
 from osint.errors import OsintError
 from osint.geolocate.landmarks import (FEATURE_VERSION, Features, GalleryEntry, LandmarkIndex, extract_features,
                                        gallery_hash)
+from osint.geolocate.places import on_earth
 from osint.ingest import add_file, walk
 
 KIND = "landmark"
@@ -54,7 +55,7 @@ def add_landmarks(case: Case, rows: Iterable[tuple[Path, float, float, str]], *,
     actor = actor or default_actor()
     out = []
     for top, lat, lon, label in rows:
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        if not on_earth(lat, lon):
             outcome = LandmarkAdded(str(top), "failed", error=f"{lat},{lon} is not a valid latitude,longitude")
             out.append(outcome)
             if on_file:
@@ -83,7 +84,7 @@ def _add_one(case: Case, path: Path, lat: float, lon: float, label: str, actor: 
             return LandmarkAdded(str(path), "failed", added.sha256, error=str(exc))
         fsha, keypoints = case.put_derived(feats.to_bytes(), ".npz"), len(feats.keypoints)
     data = {"lat": lat, "lon": lon, "label": label, "features": fsha, "feature_version": FEATURE_VERSION,
-            "keypoints": keypoints, "path": str(path.absolute())}
+            "keypoints": keypoints, "path": added.path}
     case.put_record(KIND, added.sha256, data, action="landmark:add", actor=actor,
                     inputs={"sha256": added.sha256}, details={"label": label, "lat": lat, "lon": lon})
     return LandmarkAdded(str(path), "updated" if old else "added", added.sha256, keypoints)
