@@ -11,6 +11,10 @@ import numpy as np
 from osint.errors import CorruptMedia, UnsupportedMedia
 from osint.media.sniff import sniff_file
 
+# The largest picture accepted, in pixels: Pillow's own decompression-bomb error bound, twice its
+# Image.MAX_IMAGE_PIXELS (89,478,485). Pillow only warns between the two; such photos (a 10000 x 10000 scan,
+# a 150 Mpx panorama) are real and are analysed. HEIF, decoded outside Pillow, is held to the same bound.
+MAX_PIXELS = 2 * 89_478_485
 ORIENTATION_TAG = 0x0112
 _TRANSPOSE = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
               7: "TRANSVERSE", 8: "ROTATE_90"}  # EXIF orientation -> the Pillow transpose that makes it upright
@@ -53,8 +57,9 @@ def load_image(path: Path | str, max_side: int | None = None) -> np.ndarray:
     if kind.media_type != "image":
         raise UnsupportedMedia(f"{kind.format} is a video, not a photo")
     try:
-        with warnings.catch_warnings():  # Pillow warns about damaged EXIF (it reads it for DPI on open)
+        with warnings.catch_warnings():  # Pillow warns about damaged EXIF (read for DPI on open) and big photos
             warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = _decode(path, kind.format, max_side)
     except Image.DecompressionBombError as exc:
         raise CorruptMedia(f"decompression bomb refused: {exc}") from None

@@ -2,7 +2,7 @@
 
 Validation decodes the picture (JPEG at 1/8 scale through libjpeg's DCT scaling, which still reads every
 scan, so truncation is caught at a fraction of the full cost). Pillow's global settings are never touched:
-truncated files stay errors, and Pillow's own decompression-bomb bound applies.
+truncated files stay errors, and Pillow's own decompression-bomb error bound applies (`MAX_PIXELS`, 179 Mpx).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from osint.errors import CorruptMedia, UnsupportedMedia
 from osint.media.exif_check import exif_anomalies
-from osint.media.image import orientation
+from osint.media.image import MAX_PIXELS, orientation
 from osint.media.sniff import MediaKind, sniff_file
 
 MAX_TAGS = 2000          # hostile EXIF can declare millions of entries; we keep at most this many
@@ -78,7 +78,7 @@ def _decode_check(path: Path, kind: MediaKind) -> tuple[int, int, dict[str, Any]
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # up to MAX_PIXELS is a real photo
             with Image.open(path) as im:
                 width, height = im.size
                 info: dict[str, Any] = {"mode": im.mode, "frames": getattr(im, "n_frames", 1)}
@@ -90,7 +90,7 @@ def _decode_check(path: Path, kind: MediaKind) -> tuple[int, int, dict[str, Any]
                     im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
                 im.load()
                 _, orientation_note = orientation(im)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise CorruptMedia(f"decompression bomb refused: {exc}") from None
     except Image.UnidentifiedImageError as exc:
         raise CorruptMedia(f"cannot decode {kind.format}: {exc}") from None
@@ -109,7 +109,7 @@ def _decode_heif(path: Path) -> tuple[int, int, dict[str, Any], bytes | None, li
     try:
         heif = pillow_heif.open_heif(str(path), convert_hdr_to_8bit=True)
         width, height = heif.size
-        if width * height > 2 * 89_478_485:
+        if width * height > MAX_PIXELS:
             raise CorruptMedia(f"decompression bomb refused: {width}x{height} pixels")
         _ = heif.data  # forces a full decode
         raw_exif = heif.info.get("exif")
