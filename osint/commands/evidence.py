@@ -66,10 +66,13 @@ def keys_ls(as_json: bool = JsonOption) -> None:
     """List your keys: holder, role, fingerprint (SHA-256 of the raw public key), file."""
     from osint.evidence import KeyProblem, keys_dir, list_keys
 
+    problems: list[str] = []
     try:
-        keys = list_keys()
+        keys = list_keys(problems=problems)
     except KeyProblem as exc:
         fail(str(exc))
+    for problem in problems:
+        err.print(f"[yellow]warning:[/] {escape(printable(problem))}", highlight=False)
     if as_json:
         emit_json([{"name": k.name, "role": k.role, "fingerprint": k.fingerprint, "created_at": k.created_at,
                     "path": str(k.path)} for k in keys])

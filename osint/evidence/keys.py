@@ -1,6 +1,7 @@
 """Signing keys: Ed25519 key pairs that belong to a person (not a case), private half encrypted at rest.
 
-A key file is JSON in $OSINT_HOME/keys/ (default ~/.config/osint/keys/), mode 0600: the holder's name and
+A key file is JSON in $OSINT_HOME/keys/ (default ~/.config/osint/keys/; both folders 0700), mode 0600 (a
+folder or key file another user could write or read is refused, as ssh refuses one): the holder's name and
 role, the public key, and the 32-byte private key sealed with ChaCha20-Poly1305 under a key derived from the
 passphrase by scrypt (N=2^15, r=8, p=1: about 0.1 s and 32 MiB per try, so guessing is slow; PKCS#8's
 default PBKDF2 with 2048 rounds is not). The holder's name, role and public key are the AEAD's associated
@@ -32,6 +33,9 @@ class KeyProblem(OsintError):
     """A key is missing, ambiguous, unreadable, or the passphrase is wrong."""
 
 
+SCRYPT_MAX_N, SCRYPT_MAX_R, SCRYPT_MAX_P = 1 << 20, 32, 16   # a key file asking for more is refused (memory)
+
+
 def osint_home() -> Path:
     """Per-person settings folder: $OSINT_HOME, else ~/.config/osint."""
     return Path(os.environ.get("OSINT_HOME") or Path.home() / ".config" / "osint")
@@ -39,6 +43,39 @@ def osint_home() -> Path:
 
 def keys_dir() -> Path:
     return osint_home() / "keys"
+
+
+def check_private(path: Path, secret: bool = False) -> None:
+    """Refuse, as ssh does, a folder or key file that another local user could replace or read: it must be
+    ours and not writable (for a key file: not even readable) by group or others. One line says how to fix."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise KeyProblem(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise KeyProblem(f"{path} belongs to another user (uid {st.st_uid}, you are {os.getuid()}): another user "
+                         f"could have put keys there; refused (fix: chown {os.getuid()} '{path}')")
+    mode = st.st_mode & 0o777
+    loose = mode & (0o077 if secret else 0o022)
+    if loose:
+        tight = 0o600 if secret else 0o700
+        what = "readable or writable" if secret else "writable"
+        raise KeyProblem(f"{path} is {what} by other users (mode {mode:04o}); refused, as ssh does "
+                         f"(fix: chmod {tight:o} '{path}')")
+
+
+def _private_folder(folder: Path) -> None:
+    """Create `folder` (and $OSINT_HOME above it when it is the keys folder) with mode 0700 whatever the umask;
+    check both when they already exist."""
+    home = osint_home()
+    for path in ([home] if folder.parent == home else []) + [folder]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(mode=0o700)
+            os.chmod(path, 0o700)  # mkdir's mode is masked by the umask (harmless here, but be exact)
+        except FileExistsError:
+            pass
+        check_private(path)
 
 
 def fingerprint(public_raw: bytes) -> str:
@@ -125,6 +162,10 @@ def _slug(name: str) -> str:
 def _sealing_key(passphrase: str, kdf: dict) -> bytes:
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+    n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+    if not (2 <= n <= SCRYPT_MAX_N and n & (n - 1) == 0 and 1 <= r <= SCRYPT_MAX_R and 1 <= p <= SCRYPT_MAX_P):
+        raise ValueError(f"scrypt parameters n={n}, r={r}, p={p} are out of range (n a power of 2 up to 2^20, "
+                         f"r up to {SCRYPT_MAX_R}, p up to {SCRYPT_MAX_P}): refused, they could exhaust memory")
     return Scrypt(salt=base64.b64decode(kdf["salt"]), length=32, n=int(kdf["n"]), r=int(kdf["r"]),
                   p=int(kdf["p"])).derive(passphrase.encode("utf-8"))
 
@@ -156,7 +197,7 @@ def create_key(name: str, passphrase: str, role: str = EVIDENCE_LEAD, folder: Pa
     nonce = os.urandom(12)
     sealed = ChaCha20Poly1305(_sealing_key(passphrase, kdf)).encrypt(nonce, secret, _bound(name, role, raw))
     folder = folder or keys_dir()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _private_folder(folder)
     path = folder / f"{_slug(name)}-{hashlib.sha256(raw).hexdigest()[:8]}.key"
     doc = {"format": KEY_FORMAT, "name": name, "role": role, "created_at": utcnow(),
            "public_key": base64.b64encode(raw).decode(), "kdf": kdf, "cipher": "chacha20-poly1305",
@@ -175,21 +216,34 @@ def _info(path: Path, doc: dict) -> KeyInfo:
 
 
 def _read(path: Path) -> dict:
+    check_private(path, secret=True)
     try:
-        doc = json.loads(path.read_text())
-        if doc.get("format") != KEY_FORMAT:
-            raise ValueError(f"format is {doc.get('format')!r}, expected {KEY_FORMAT}")
+        doc = json.loads(path.read_bytes()[:1 << 20])
+        if not isinstance(doc, dict) or doc.get("format") != KEY_FORMAT:
+            raise ValueError(f"format is {doc.get('format') if isinstance(doc, dict) else None!r}, expected {KEY_FORMAT}")
+        _info(path, doc)
         return doc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise KeyProblem(f"{path}: not a readable osint key: {exc}") from None
 
 
-def list_keys(folder: Path | None = None) -> list[KeyInfo]:
-    """The keys stored in `folder` (default: $OSINT_HOME/keys), sorted by name."""
+def list_keys(folder: Path | None = None, problems: list[str] | None = None) -> list[KeyInfo]:
+    """The keys stored in `folder` (default: $OSINT_HOME/keys), sorted by name, after checking that the folder
+    (and $OSINT_HOME) are ours and private. A key file that cannot be used is left out and described in
+    `problems` (when given): one bad file blocks only itself."""
     folder = folder or keys_dir()
     if not folder.is_dir():
         return []
-    return sorted((_info(p, _read(p)) for p in sorted(folder.glob("*.key"))), key=lambda k: (k.name, k.path))
+    for path in ([osint_home()] if folder.parent == osint_home() else []) + [folder]:
+        check_private(path)
+    keys = []
+    for path in sorted(folder.glob("*.key")):
+        try:
+            keys.append(_info(path, _read(path)))
+        except KeyProblem as exc:
+            if problems is not None:
+                problems.append(str(exc))
+    return sorted(keys, key=lambda k: (k.name, k.path))
 
 
 def find_key(which: str | None, folder: Path | None = None) -> KeyInfo:
@@ -197,9 +251,11 @@ def find_key(which: str | None, folder: Path | None = None) -> KeyInfo:
     if which and Path(which).is_file():
         path = Path(which)
         return _info(path, _read(path))
-    keys = list_keys(folder)
+    problems: list[str] = []
+    keys = list_keys(folder, problems)
+    unusable = f"; {len(problems)} key file(s) unusable: {problems[0]}" if problems else ""
     if not keys:
-        raise KeyProblem(f"no keys in {folder or keys_dir()} (run `osint keys init --name ...`)")
+        raise KeyProblem(f"no usable keys in {folder or keys_dir()} (run `osint keys init --name ...`){unusable}")
     if which is None:
         if len(keys) > 1:
             raise KeyProblem("several keys exist; name one with --key (holder name or fingerprint)")
@@ -209,7 +265,7 @@ def find_key(which: str | None, folder: Path | None = None) -> KeyInfo:
     if not hits and len(hexpart) >= 4 and re.fullmatch(r"[0-9a-f]+", hexpart):
         hits = [k for k in keys if normalise_fingerprint(k.fingerprint).startswith(hexpart)]
     if not hits:
-        raise KeyProblem(f"no key named or fingerprinted {which!r} (see `osint keys ls`)")
+        raise KeyProblem(f"no key named or fingerprinted {which!r} (see `osint keys ls`){unusable}")
     if len(hits) > 1:
         raise KeyProblem(f"{which!r} matches several keys; give the fingerprint")
     return hits[0]
@@ -230,7 +286,7 @@ def unlock(info: KeyInfo, passphrase: str) -> Signer:
     except InvalidTag:
         raise KeyProblem(f"wrong passphrase for key {info.name!r} ({info.path}), or the key file was "
                          "edited") from None
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, OverflowError, MemoryError) as exc:
         raise KeyProblem(f"{info.path}: damaged key file ({exc})") from None
     private = Ed25519PrivateKey.from_private_bytes(secret)
     raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
