@@ -100,3 +100,20 @@ def test_relative_and_absolute_paths_are_one_acquisition(case_dir: Path, tmp_pat
     assert json.loads(again.stdout)["files"][0]["status"] == "already"
     acqs = json.loads(run("show", json.loads(first.stdout)["files"][0]["sha256"], "-C", str(case_dir), "--json").stdout)
     assert [a["original_path"] for a in acqs["acquisitions"]] == [str(photo)]
+
+
+def test_a_case_db_that_is_not_sqlite_is_one_line(tmp_path: Path) -> None:
+    """Run as a user runs it (a fresh process per command: no connection of an earlier command still open)."""
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "osint.cli", *args], capture_output=True, text=True, check=False)
+
+    root = tmp_path / "case"
+    assert cli("init", str(root)).returncode == 0
+    (root / "case.db").write_bytes(os.urandom(4096))
+    for args in (["ls"], ["add", str(make_photo(tmp_path / "a.jpg"))], ["log", "verify"]):
+        result = cli(*args, "-C", str(root))
+        assert result.returncode == 2 and result.stdout == "", result.stderr
+        assert result.stderr.count("\n") == 1 and "case.db is not a usable case database" in result.stderr

@@ -254,10 +254,15 @@ class Case:
             if not _pid_alive(leftover.name.split("-", 1)[0]):
                 leftover.unlink(missing_ok=True)
         db = sqlite3.connect(root / "case.db", isolation_level=None, timeout=60)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA foreign_keys=ON")
-        db.executescript(_SCHEMA)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:  # not SQLite at all, or damaged: one line, nothing written
+            db.close()
+            raise CaseError(f"{root / 'case.db'} is not a usable case database ({exc}); restore it from a backup "
+                            "(the originals in objects/ are untouched)") from None
         case = cls(root, db, info)
         case._recover_outputs()
         if info.get("anchor") != HEAD_FILE and (root / "case.json").exists():  # a case made before the anchor
