@@ -540,6 +540,11 @@ class Case:
                                               (stage, version))}
         return [it for it in items if it.sha256 not in done]
 
+    def errors(self, stage: str, version: str) -> dict[str, str]:
+        """sha256 -> stored error text of the items this stage and version failed on (no result data read)."""
+        return dict(self.db.execute("SELECT sha256, error FROM results WHERE stage=? AND version=? AND error IS NOT NULL",
+                                    (stage, version)).fetchall())
+
     def put_results(self, stage: str, version: str, results: Sequence[tuple[str, Any, str | None]],
                     actor: str | None = None, details: dict[str, Any] | None = None) -> CustodyEntry | None:
         """Store (sha256, data, error) results of one stage run and log them as one custody entry.

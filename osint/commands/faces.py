@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CaseOption, ClusterOption, JsonOption,
                                    WorkersOption, emit_json, err, fail, file_error, fmr_text, make_executor, open_case,
-                                   out, progress, table, write_csv)
+                                   out, printable, progress, table, write_csv)
 
 refs_app = typer.Typer(help="Reference persons (missing children) and their photos, kept in the case.",
                        no_args_is_help=True)
@@ -200,12 +200,13 @@ def match_cmd(
     human review, never an identification. Faces are found once and cached; re-matching after adding a
     reference touches no image.
     """
-    from osint.facematch import case_matches, explain, match_folders
+    from osint.facematch import case_matches, explain, match_folders, not_analysed_note
 
     settings = _settings(detector, min_face, every)
     model = _model(model)
     executor = make_executor(workers, cluster_addr)
     names: dict[str, str] = {}
+    unsearched: dict[str, str] = {}
     if refs is not None:
         if not paths:
             fail("give the collected files or folders to search after --refs DIR")
@@ -230,7 +231,11 @@ def match_cmd(
             fail("no usable reference photos in this case: add some with `osint refs add PERSON PHOTOS`")
         candidates, scope = matched.candidates, f"{len(matched.faces.items)} items, {len(matched.faces)} faces"
         names = {p: r["name"] for p, r in case.records("person").items()}
-    _print_candidates(candidates, names, as_json, as_csv, explain(candidates, model, max_fmr), scope)
+        unsearched = matched.not_analysed
+        note = not_analysed_note(case, unsearched)
+        if note:
+            err.print(f"[yellow]note:[/] {escape(printable(note))}", highlight=False)
+    _print_candidates(candidates, names, as_json, as_csv, explain(candidates, model, max_fmr), scope, unsearched)
     raise typer.Exit(EXIT_SOME_FAILED if errors else EXIT_OK)
 
 
@@ -254,11 +259,12 @@ def _candidate_row(c: Any, names: dict[str, str]) -> dict[str, Any]:
 
 
 def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: bool, as_csv: bool, meaning: str,
-                      scope: str) -> None:
+                      scope: str, unsearched: dict[str, str]) -> None:
     rows = [_candidate_row(c, names) for c in candidates]
     ages = {id(r): c.ages for r, c in zip(rows, candidates)}
     if as_json:
-        emit_json({"meaning": meaning, "searched": scope, "candidates": rows})
+        emit_json({"meaning": meaning, "searched": scope, "candidates": rows,
+                   "not_analysed": [{"item": sha, "reason": why} for sha, why in unsearched.items()]})
         return
     if as_csv:
         keys = ["item", "media_type", "frame_time_s", "face", "box", "person", "name", "rank", "distance", "fmr",

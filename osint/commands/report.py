@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, JsonOption, emit_json, err, fail,
-                                   file_error, fmr_text, open_case, out, table)
+                                   file_error, fmr_text, open_case, out, printable, table)
 
 review_app = typer.Typer(help="Record decisions on match candidates: confirmed, rejected or unsure, by whom.")
 
@@ -139,7 +140,10 @@ def review_list(
 
     case = open_case(case_dir)
     decisions = case_decisions(case)
-    shown = [c for c in case_candidates(case).values() if person is None or c.person == person]
+    notes: list[str] = []
+    shown = [c for c in case_candidates(case, notes).values() if person is None or c.person == person]
+    for note in notes:  # what the list cannot hold: items not searched, persons without references
+        err.print(f"[yellow]note:[/] {escape(printable(note))}", highlight=False)
     if undecided:
         done = {d.candidate for d in decisions}
         shown = [c for c in shown if c.id not in done]

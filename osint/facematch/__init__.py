@@ -15,15 +15,15 @@ from osint.facematch.detect import DETECTORS, Detection, detect
 from osint.facematch.encode import ENCODERS, encode
 from osint.facematch.faceset import FaceRef, FaceSet, case_faces, from_result
 from osint.facematch.folders import FolderMatch, match_folders
-from osint.facematch.gallery import (CaseMatches, Person, RefPhoto, add_references, case_matches, persons,
-                                     reference_faces, remove_person)
+from osint.facematch.gallery import (CaseMatches, Person, RefPhoto, add_references, case_matches, not_analysed,
+                                     not_analysed_note, persons, reference_faces, remove_person)
 from osint.facematch.match import REVIEW, Candidate, default_model, describe, explain, match
 
 __all__ = ["DETECTORS", "ENCODERS", "MIN_ENCODE_PX", "REVIEW", "STAGE", "AgeGap", "ItemDate", "age_gap", "item_date",
            "set_item_date", "under_18", "under_18_at_reference", "Calibration", "Candidate", "CaseMatches",
            "Detection", "FaceRef", "FaceSet", "FaceSettings", "FolderMatch", "FoundFace", "FrameInfo", "Group",
            "MediaFaces", "Person", "RefPhoto", "add_references", "analyse_file", "calibration", "case_faces",
-           "case_matches", "cluster",
+           "case_matches", "not_analysed", "not_analysed_note", "cluster",
            "default_model", "describe", "explain", "detect", "distances", "encode", "faces_in_frame", "from_result",
            "fusion_scales", "match", "match_folders", "persons", "reference_faces", "remove_person", "scan_case",
            "shipped"]

@@ -180,6 +180,31 @@ class CaseMatches:
     faces: FaceSet
     refs: FaceSet
     owners: list[str]
+    not_analysed: dict[str, str] = field(default_factory=dict)  # collected item -> why it was not searched
+
+
+def not_analysed(case: Any, settings: FaceSettings) -> dict[str, str]:
+    """Collected items with no face-scan result for these settings (not scanned yet, or their scan failed),
+    each with why: the faces in them were not searched, and every listing of candidates says so."""
+    version = settings.version()
+    missing = {it.sha256: "not face-scanned yet" for it in case.pending(STAGE, version, case.items())}
+    return {**missing, **{sha: f"face scan failed: {error}" for sha, error in case.errors(STAGE, version).items()
+                          if case.item(sha).role == "collected"}}
+
+
+def not_analysed_note(case: Any, items: dict[str, str], limit: int = 10) -> str | None:
+    """One line saying how many collected items were not searched for faces, and which (file name, why)."""
+    if not items:
+        return None
+
+    def name(sha: str) -> str:
+        acqs = case.acquisitions(sha)
+        return Path(acqs[0].original_path).name if acqs else sha[:12]
+
+    listed = "; ".join(f"{name(sha)} ({why[:120]})" for sha, why in list(items.items())[:limit])
+    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
+    return (f"{len(items)} collected item(s) not analysed for faces, so not searched: {listed}{more} "
+            "(`osint faces scan` analyses them)")
 
 
 def case_matches(case: Any, settings: FaceSettings, *, model: str | None = None, max_fmr: float | None = None,
@@ -191,7 +216,7 @@ def case_matches(case: Any, settings: FaceSettings, *, model: str | None = None,
     faces = case_faces(case, settings)
     found = match(faces, refs, owners, model=model, max_fmr=max_fmr, top=top,
                   tables=calibration_tables(case, refs, owners))
-    return CaseMatches(case_dated(case, found), faces, refs, owners)
+    return CaseMatches(case_dated(case, found), faces, refs, owners, not_analysed(case, settings))
 
 
 def calibration_tables(case: Any, refs: FaceSet, owners: list[str]) -> dict[str, str]:

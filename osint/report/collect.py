@@ -69,7 +69,7 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
     """Reference persons and every found face within the face matching stage's threshold of one of them
     (with `only`, that one person and their candidates)."""
     try:
-        from osint.facematch import FaceSettings, case_matches, describe, persons
+        from osint.facematch import FaceSettings, case_matches, describe, not_analysed_note, persons
     except ImportError:
         notes.append("face matching is not available in this installation: no match candidates shown")
         return [], []
@@ -83,6 +83,9 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
     found = [c for c in matched.candidates if only is None or c.person == only]
     if not len(faces):
         notes.append("no analysed faces in collected items (`osint match` runs face detection first)")
+    unsearched = not_analysed_note(case, matched.not_analysed)
+    if unsearched:
+        notes.append(unsearched)
     if not owners:
         notes.append("no reference photo analysed with the default face settings: run `osint match` first")
     shown = [Person(p.id, p.name, tuple(k for f, o in zip(refs.faces, owners) if o == p.id
@@ -115,9 +118,10 @@ def _about(person: Any) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def case_candidates(case: Case) -> dict[str, Candidate]:
-    """The case's current match candidates by id (what decisions refer to), without loading any image."""
-    return {c.id: c for c in match_candidates(case, {}, [])[1]}
+def case_candidates(case: Case, notes: list[str] | None = None) -> dict[str, Candidate]:
+    """The case's current match candidates by id (what decisions refer to), without loading any image; what
+    could not be searched (items not yet face-scanned) is added to `notes`."""
+    return {c.id: c for c in match_candidates(case, {}, [] if notes is None else notes)[1]}
 
 
 class _Thumbs:

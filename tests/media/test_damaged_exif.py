@@ -169,7 +169,7 @@ def test_a_toolkit_error_is_reported_but_not_cached(case, tmp_path: Path) -> Non
     assert fixed.computed == 1 and fixed.errors == {}
 
 
-def _astronaut(size: int) -> "np.ndarray":
+def astronaut(size: int) -> "np.ndarray":
     import skimage
 
     from PIL import Image
@@ -185,8 +185,8 @@ def test_child_reference_and_photo_with_damaged_exif_are_matched_and_reported(tm
 
     folder = tmp_path / "in"
     folder.mkdir()
-    for name, rgb in (("ref.jpg", _astronaut(420)),
-                      ("post.jpg", np.concatenate([_astronaut(300), np.full((300, 200, 3), 200, np.uint8)], 1))):
+    for name, rgb in (("ref.jpg", astronaut(420)),
+                      ("post.jpg", np.concatenate([astronaut(300), np.full((300, 200, 3), 200, np.uint8)], 1))):
         exif = Image.Exif()
         exif[0x0112] = 6
         buf = BytesIO()
