@@ -142,7 +142,8 @@ def show(
               f"{item.width}x{item.height}  role={item.role}")
     out.print(f"stored at {case.object_path(item.sha256)}", highlight=False)
     if item.metadata_error:
-        out.print(f"[yellow]metadata error:[/] {escape(printable(item.metadata_error))}")
+        label = "partial or damaged video" if item.media_type == "video" else "metadata error"
+        out.print(f"[yellow]{label}:[/] {escape(printable(item.metadata_error))}")
     table("acquisitions", ["when (UTC)", "collector", "source URL", "original path", "note"],
           [(a.acquired_at, a.collector, a.source_url, a.original_path, a.note) for a in acqs])
     meta = {k: v for k, v in item.metadata.items() if k != "exif"}

@@ -24,6 +24,7 @@ from osint.media.sniff import MediaKind, sniff_file
 
 MAX_TAGS = 2000          # hostile EXIF can declare millions of entries; we keep at most this many
 MAX_TAG_CHARS = 512      # and at most this many characters of each value
+VIDEO_CHECK_FRAMES = 30_000  # ingest decodes a video to its end, up to this many frames (20 min at 25 fps)
 
 
 @dataclass(frozen=True)
@@ -176,29 +177,78 @@ def captured_log(name: str) -> Iterator[list[str]]:
 
 
 def _probe_video(path: Path, kind: MediaKind) -> Probe:
+    """Open the video and decode it to the end (up to VIDEO_CHECK_FRAMES frames): the frames and seconds that
+    really decode are recorded beside what the header declares, and a partial or damaged video is flagged
+    (the analysis stages cover what decodes)."""
     import cv2
 
     cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise CorruptMedia(f"cannot open {kind.format} video")
-        ok, frame = cap.read()
-        if not ok or frame is None:
-            raise CorruptMedia(f"{kind.format} video has no decodable frame")
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
-        height, width = frame.shape[:2]
-    finally:
-        cap.release()
+    with decoder_log() as log:
+        try:
+            if not cap.isOpened():
+                raise CorruptMedia(f"cannot open {kind.format} video")
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                raise CorruptMedia(f"{kind.format} video has no decodable frame")
+            fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+            frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
+            height, width = frame.shape[:2]
+            decoded, last_ms = 1, float(cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
+            while decoded < VIDEO_CHECK_FRAMES and cap.grab():  # grab decodes without converting colours
+                decoded += 1
+                last_ms = max(last_ms, float(cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0))
+            to_end = decoded < VIDEO_CHECK_FRAMES or not cap.grab()
+        finally:
+            cap.release()
     codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ") if fourcc else ""
-    duration = frames / fps if fps > 0 and frames > 0 and math.isfinite(fps) else None
-    from osint.media.video import creation_time
-
+    rate = fps if fps > 0 and math.isfinite(fps) else None
+    duration = frames / rate if rate and frames > 0 else None
+    decodable = (last_ms / 1000 + 1 / rate if last_ms > 0 else decoded / rate) if rate else None
     meta = {"width": width, "height": height, "fps": round(fps, 3), "frame_count": frames,
             "duration_s": round(duration, 3) if duration else None, "codec": codec,
-            "creation_time": creation_time(path)}
-    return Probe(kind, width, height, meta, None)
+            "decodable_frames": decoded, "decodable_duration_s": round(decodable, 3) if decodable else None,
+            "decoded_to_end": to_end, "decoder_problems": len(log)}
+    problems = []
+    # short by frames and by time (a header may count packets, not frames: then the times still agree)
+    short_time = bool(duration and decodable and decodable < duration * 0.98 - 2 / (rate or 1))
+    if to_end and frames > 0 and decoded < frames - max(2, frames // 50) and (short_time or not decodable):
+        shown = f" ({decodable:.1f} s of {duration:.1f} s)" if decodable and duration else ""
+        problems.append(f"partial video: only {decoded} of {frames} declared frames decode{shown}; the analysis "
+                        "covers what decodes")
+    if log:
+        problems.append(f"damaged video: the decoder reported {len(log)} problem(s), first: {log[0][:120]}")
+    if not to_end:
+        problems.append(f"checked only the first {VIDEO_CHECK_FRAMES} frames at ingest (a longer video)")
+    return Probe(kind, width, height, meta, "; ".join(problems) if problems else None)
+
+
+@contextmanager
+def decoder_log() -> Iterator[list[str]]:
+    """Collect the messages FFmpeg's decoders print on this process's stderr while the block runs (OpenCV has
+    no other way to tell that frames were damaged and concealed); anything else printed meanwhile is passed
+    on to stderr afterwards. Only ingest's check uses it, in the process's main thread."""
+    import os
+    import re
+    import sys
+    import tempfile
+
+    found: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield found
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            for line in tmp.read(1 << 20).decode("utf-8", "replace").splitlines():
+                if re.match(r"\[[\w,-]+ @ 0x[0-9a-f]+\] ", line):
+                    found.append(line.split("] ", 1)[1].strip())
+                elif line.strip():
+                    os.write(2, (line + "\n").encode())
 
 
 def _short(exc: BaseException) -> str:

@@ -37,6 +37,7 @@ def collect(case: Case, *, thumbnails: bool = True, person: str | None = None) -
                                    person)
     groups = _section("duplicate groups", notes, [], duplicate_groups, case, thumbs, notes)
     located, map_html = _section("geolocation", notes, ([], None), locations, case, thumbs, notes)
+    notes += partial_videos(case)
     return ReportData(case.id, case.name, tuple(persons), tuple(candidates), tuple(case_decisions(case)),
                       tuple(groups), tuple(located), custody_summary(case), map_html, tuple(notes), images)
 
@@ -108,6 +109,13 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
                                 if post else {})))
     out.sort(key=lambda c: (c.person, c.distance))
     return shown, out
+
+
+def partial_videos(case: Case) -> list[str]:
+    """One note per video that does not decode to its end or whose decoder reported damage (found at ingest):
+    its frames past the damage were never analysed."""
+    return [f"video {_name(case, it.sha256)[0] or it.sha256[:12]}: {it.metadata_error}"
+            for it in case.items(media_type="video", role=None) if it.metadata_error]
 
 
 def _about(person: Any) -> str:
