@@ -139,11 +139,13 @@ def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", no
             meta, meta_error, width, height = info.metadata, info.metadata_error, info.width, info.height
         else:  # same bytes already stored from elsewhere: only a new acquisition
             meta, meta_error, width, height = {}, None, existing.width, existing.height
-        new_item, _ = case.add_item(staged, media_type=kind.media_type, format=kind.format, mime=kind.mime,
-                                    width=width, height=height, metadata=meta, metadata_error=meta_error,
-                                    original_path=original, original_mtime=mtime, collector=collector,
-                                    source_url=source_url, note=note, role=role, actor=actor)
-        return AddOutcome(original, "added" if new_item else "new-source", staged.sha256, kind.media_type,
+        new_item, new_acq = case.add_item(staged, media_type=kind.media_type, format=kind.format, mime=kind.mime,
+                                          width=width, height=height, metadata=meta, metadata_error=meta_error,
+                                          original_path=original, original_mtime=mtime, collector=collector,
+                                          source_url=source_url, note=note, role=role, actor=actor)
+        # what this call itself recorded: another `add` running at the same time may have stored it first
+        status = "added" if new_item else "new-source" if new_acq else "already"
+        return AddOutcome(original, status, staged.sha256, kind.media_type,
                           kind.format, staged.size, warning=meta_error)
     except UnsupportedMedia as exc:
         return _not_media(original, path, role, exc)
