@@ -112,7 +112,7 @@ def refs_add(
     else:
         for p in result:
             if p.status == "ok":
-                out.print(f"[green]ok[/] {escape(str(p.path))}: face {p.face} used", highlight=False)
+                out.print(f"[green]ok[/] {escape(printable(p.path))}: face {p.face} used", highlight=False)
             elif p.status == "several_faces":
                 faces = ", ".join(f"{f['index']} at {tuple(f['box'])}" for f in p.faces if f["status"] == "ok")
                 file_error(p.path, f"{len(p.faces)} faces ({faces}); choose one with --face N")

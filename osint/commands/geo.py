@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, ClusterOption, JsonOption, WorkersOption,
-                                   emit_json, err, fail, file_error, make_executor, open_case, out, progress, table)
+                                   emit_json, err, fail, file_error, make_executor, open_case, out, printable, progress,
+                                   table)
 
 landmarks_app = typer.Typer(help="The landmark gallery: geotagged reference photos of suspected sites.",
                             no_args_is_help=True)
@@ -149,7 +151,7 @@ def _online(results: list[dict[str, Any]]) -> None:
             try:
                 hit = reverse_online(a["lat"], a["lon"])
             except OsintError as exc:
-                err.print(f"[red]error:[/] {exc}", highlight=False)
+                err.print(f"[red]error:[/] {escape(printable(exc))}", highlight=False)
                 continue
             a["online_address"] = hit.__dict__ if hit else None
 

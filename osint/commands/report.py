@@ -106,7 +106,7 @@ def review(
         out.print(f"\n[bold]{n}/{len(todo)}[/] candidate {c.id}: person {c.person}, distance {c.distance:.3f} "
                   f"(model {c.model}), false-match rate {fmr_text(c.fmr, c.fmr_bound)}"
                   + (f" (measured on {c.population})" if c.population else ""), highlight=False)
-        out.print(f"  found in {c.name or c.item[:12]}" + (f" at {c.t:.1f} s" if c.t is not None else ""),
+        out.print(f"  found in {escape(printable(c.name or c.item[:12]))}" + (f" at {c.t:.1f} s" if c.t is not None else ""),
                   highlight=False)
         if c.ages:
             out.print(f"  {c.ages}", highlight=False, markup=False)
