@@ -226,8 +226,8 @@ def _probe_video(path: Path, kind: MediaKind) -> Probe:
 @contextmanager
 def decoder_log() -> Iterator[list[str]]:
     """Collect the messages FFmpeg's decoders print on this process's stderr while the block runs (OpenCV has
-    no other way to tell that frames were damaged and concealed); anything else printed meanwhile is passed
-    on to stderr afterwards. Only ingest's check uses it, in the process's main thread."""
+    no other way to tell that frames were damaged and concealed); other lines printed meanwhile are passed on
+    to stderr afterwards (a progress bar's redraws are dropped: it redraws itself)."""
     import os
     import re
     import sys
@@ -247,7 +247,7 @@ def decoder_log() -> Iterator[list[str]]:
             for line in tmp.read(1 << 20).decode("utf-8", "replace").splitlines():
                 if re.match(r"\[[\w,-]+ @ 0x[0-9a-f]+\] ", line):
                     found.append(line.split("] ", 1)[1].strip())
-                elif line.strip():
+                elif line.strip() and "\x1b[" not in line:  # a progress bar's redraws are not passed on
                     os.write(2, (line + "\n").encode())
 
 
