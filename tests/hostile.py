@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import struct
 import zlib
 from io import BytesIO
@@ -67,4 +68,54 @@ def hostile_exif_jpeg(path: Path) -> Path:
     app1 = hostile_exif()
     segment = b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1
     path.write_bytes(clean[:2] + segment + clean[2:])
+    return path
+
+
+def exif_span(data: bytes) -> tuple[int, int] | None:
+    """[start, end) of the TIFF block inside a JPEG's APP1 Exif segment, or None."""
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        length = struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker == 0xE1 and data[i + 4:i + 10] == b"Exif\x00\x00":
+            return i + 10, i + 2 + length
+        if marker == 0xDA:
+            return None
+        i += 2 + length
+    return None
+
+
+def mutate_exif(data: bytes, rng: random.Random) -> bytes:
+    """The same JPEG with 1-20 random bytes of its EXIF block overwritten (the first 2 KiB: header, IFD0,
+    the Exif IFD: where orientation and pointers live). Pixels are untouched."""
+    span = exif_span(data)
+    assert span, "no EXIF block"
+    out = bytearray(data)
+    start, end = span
+    for _ in range(rng.randint(1, 20)):
+        out[rng.randrange(start, min(end, start + 2048))] = rng.randrange(256)
+    return bytes(out)
+
+
+def broken_tiff_header(data: bytes) -> bytes:
+    """The exact damage seen in the wild: an EXIF block whose TIFF header is not a TIFF header."""
+    start, _ = exif_span(data) or (0, 0)
+    return data[:start + 2] + b"\x00\xa9" + data[start + 4:]
+
+
+FRAMES, FPS = 250, 25
+
+
+def make_video(path: Path, fourcc: str) -> Path:
+    """A 10 s, 250-frame video (FRAMES at FPS) whose frames differ (a number and noise on a changing grey)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), FPS, (320, 240))
+    rng = np.random.default_rng(0)
+    for i in range(FRAMES):
+        frame = np.full((240, 320, 3), (i * 3) % 255, np.uint8)
+        cv2.putText(frame, str(i), (50, 120), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
+        frame[::7, ::5] = rng.integers(0, 255, frame[::7, ::5].shape, dtype=np.uint8)
+        writer.write(frame)
+    writer.release()
     return path

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import struct
 from io import BytesIO
 from pathlib import Path
 
@@ -19,37 +18,12 @@ from osint.facematch import scan_case
 from osint.hashing import hash_case
 from osint.ingest import add_paths
 from tests.conftest import make_photo
+from tests.hostile import broken_tiff_header, exif_span, mutate_exif
 
 runner = CliRunner()
 FUZZ_SEED = 16
 REAL_SAMPLE = 40        # real camera photos mutated per run (bounded: each is decoded and face-scanned)
 GENERATED = 24          # generated JPEGs with a full EXIF block, so the fuzz always runs
-
-
-def exif_span(data: bytes) -> tuple[int, int] | None:
-    """[start, end) of the TIFF block inside a JPEG's APP1 Exif segment, or None."""
-    i = 2
-    while i + 4 <= len(data) and data[i] == 0xFF:
-        marker = data[i + 1]
-        length = struct.unpack(">H", data[i + 2:i + 4])[0]
-        if marker == 0xE1 and data[i + 4:i + 10] == b"Exif\x00\x00":
-            return i + 10, i + 2 + length
-        if marker == 0xDA:
-            return None
-        i += 2 + length
-    return None
-
-
-def mutate_exif(data: bytes, rng: random.Random) -> bytes:
-    """The same JPEG with 1-20 random bytes of its EXIF block overwritten (the first 2 KiB: header, IFD0,
-    the Exif IFD: where orientation and pointers live). Pixels are untouched."""
-    span = exif_span(data)
-    assert span, "no EXIF block"
-    out = bytearray(data)
-    start, end = span
-    for _ in range(rng.randint(1, 20)):
-        out[rng.randrange(start, min(end, start + 2048))] = rng.randrange(256)
-    return bytes(out)
 
 
 def exif_jpeg(path: Path, seed: int, orientation: int = 6) -> Path:
@@ -65,12 +39,6 @@ def exif_jpeg(path: Path, seed: int, orientation: int = 6) -> Path:
     im.save(buf, "JPEG", quality=90, exif=exif.tobytes(), dpi=(72, 72))  # a density in JFIF, as cameras write
     path.write_bytes(buf.getvalue())
     return path
-
-
-def broken_tiff_header(data: bytes) -> bytes:
-    """The exact damage seen in the wild: an EXIF block whose TIFF header is not a TIFF header."""
-    start, _ = exif_span(data) or (0, 0)
-    return data[:start + 2] + b"\x00\xa9" + data[start + 4:]
 
 
 def real_jpegs(shared: Path) -> list[Path]:

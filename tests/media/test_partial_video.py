@@ -9,29 +9,11 @@ import re
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from osint.cli import app
-
-FRAMES, FPS = 250, 25
-
-
-def make_video(path: Path, fourcc: str) -> Path:
-    """A 10 s, 250-frame video whose frames differ (a number and noise on a changing grey)."""
-    import cv2
-
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), FPS, (320, 240))
-    rng = np.random.default_rng(0)
-    for i in range(FRAMES):
-        frame = np.full((240, 320, 3), (i * 3) % 255, np.uint8)
-        cv2.putText(frame, str(i), (50, 120), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
-        frame[::7, ::5] = rng.integers(0, 255, frame[::7, ::5].shape, dtype=np.uint8)
-        writer.write(frame)
-    writer.release()
-    return path
-
+from tests.hostile import FRAMES, make_video
 
 @pytest.fixture
 def videos(tmp_path: Path) -> dict[str, Path]:
