@@ -182,6 +182,49 @@ def test_child_reference_and_photo_with_damaged_exif_are_matched_and_reported(tm
     assert json.dumps(doc).count("UA-0001") >= 1
 
 
+def with_exif_of(face_jpeg: bytes, camera_jpeg: bytes) -> bytes:
+    """`face_jpeg` carrying the (already mutated) EXIF segment of a real camera photo, right after SOI."""
+    start, end = exif_span(camera_jpeg) or (0, 0)
+    segment = camera_jpeg[start - 10:end]                      # marker, length, "Exif\0\0", TIFF block
+    return face_jpeg[:2] + segment + face_jpeg[2:]
+
+
+def test_faces_under_mutated_real_camera_exif_are_matched_and_reported(tmp_path: Path, shared_data: Path) -> None:
+    """Six collected photos of one face, each carrying the mutated EXIF of a different real camera photo, and
+    a reference with another: every one is a candidate for the person, and the report names no item as unsearched."""
+    from PIL import Image
+
+    rng = random.Random(FUZZ_SEED)
+    cameras = rng.sample(real_jpegs(shared_data), 7)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, camera in enumerate(cameras):
+        rgb = astronaut(420) if i == 0 else np.concatenate([astronaut(300), np.full((300, 40 * i, 3), 30 * i, np.uint8)], 1)
+        buf = BytesIO()
+        Image.fromarray(rgb).save(buf, "JPEG", quality=92, dpi=(72, 72))
+        (folder / ("ref.jpg" if i == 0 else f"post{i}.jpg")).write_bytes(
+            with_exif_of(buf.getvalue(), mutate_exif(camera.read_bytes(), rng)))
+    root = tmp_path / "case"
+    assert runner.invoke(app, ["init", str(root)]).exit_code == 0
+
+    def osint(*args: str):  # type: ignore[no-untyped-def]
+        result = runner.invoke(app, [*args, "-C", str(root)])
+        assert result.exit_code == 0, result.output
+        return result
+
+    osint("add", *(str(folder / f"post{i}.jpg") for i in range(1, 7)))
+    osint("hash")
+    osint("refs", "add", "UA-0001", str(folder / "ref.jpg"), "--name", "Child A", "--born", "2012")
+    found = json.loads(osint("match", "--json").stdout)
+    assert found["not_analysed"] == []
+    assert len({c["item"] for c in found["candidates"] if c["person"] == "UA-0001" and c["rank"] == 1}) == 6
+    out = tmp_path / "r.html"
+    osint("report", "--out", str(out), "--no-thumbnails")
+    doc = json.loads(re.search(r'id="report-data">(.*?)</script>', out.read_text(), re.DOTALL).group(1))
+    assert not any("not analysed" in n or "no analysed faces" in n for n in doc["notes"])
+    assert len({c["item"] for c in doc["candidates"] if c["person"] == "UA-0001"}) == 6
+
+
 @pytest.fixture(autouse=True)
 def _quiet_numpy() -> None:
     np.seterr(all="ignore")
