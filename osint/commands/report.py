@@ -252,9 +252,10 @@ def demo(
 
 def _candidate_table(case, shown, title, decisions=()) -> None:  # type: ignore[no-untyped-def]
     latest = {d.candidate: d for d in decisions}
-    table(f"{case.name}: {len(shown)} {title}", ["candidate", "person", "distance", "false-match rate", "model",
-                                                 "found in", "at (s)", "ages", "decision"],
-          [(c.id, c.person, f"{c.distance:.3f}", fmr_text(c.fmr, c.fmr_bound), c.model, c.name or c.item[:12],
+    table(f"{case.name}: {len(shown)} {title}", ["candidate", "person", "distance", "false-match rate",
+                                                 "rate measured on", "model", "found in", "at (s)", "ages", "decision"],
+          [(c.id, c.person, f"{c.distance:.3f}", fmr_text(c.fmr, c.fmr_bound), c.population, c.model,
+            c.name or c.item[:12],
             "" if c.t is None else f"{c.t:.1f}",
             c.ages + "".join(f" [!] {f}" for f in c.age_flags),
             f"{latest[c.id].decision} ({latest[c.id].reviewer})" if c.id in latest else "") for c in shown])

@@ -126,9 +126,11 @@ def match(faces: FaceSet, refs: FaceSet, owners: list[str], *, model: str | None
         arg[:, p] = sub[k]
         agree[:, p] = (dp <= limit[p]).sum(1)
     rows, ps = np.nonzero(best <= limit[None, :])                # the few (face, person) pairs listed
+    fmr = np.empty(len(rows))
+    for q in np.unique(ps):
+        fmr[ps == q] = how[people[q]].calibration.fmr_at(best[rows[ps == q], q])
     listed: dict[int, list[tuple[float, float, int]]] = {}
-    for r, q in zip(rows.tolist(), ps.tolist()):
-        f = float(how[people[q]].calibration.fmr_at(best[r, q]))
+    for r, q, f in zip(rows.tolist(), ps.tolist(), fmr.tolist()):
         listed.setdefault(r, []).append((f, float(best[r, q]), q))
     out = []
     floor = min_quality()

@@ -98,3 +98,30 @@ def test_children_table_numbers_only_and_measured_leaving_persons_out() -> None:
         assert set(e["table"]) == {"distance", "fmr", "tar"}
     text = (Path(__file__).resolve().parents[2] / "osint" / "facematch" / "calibration" / "children.json").read_text()
     assert "images/" not in text and "encoding" not in text.lower()
+
+
+def test_age_at_the_reference_photo_picks_the_table_in_a_case(case, faces_dir: Path) -> None:
+    """--born and the photo's date decide: under 18 -> children, 18 or over -> adults, unknown -> conservative."""
+    from osint.facematch import FaceSettings, add_references, case_matches, reference_faces, scan_case
+    from osint.facematch.ages import set_item_date
+    from osint.facematch.gallery import calibration_tables
+    from osint.ingest import add_paths
+
+    photos = {"CHILD": ("Kit_Harington/fr_train_kit_harington_john1.jpeg", "2012"),
+              "ADULT": ("Joseph_Biden/Joseph_Biden_0001.jpg", "1942"),
+              "NOBORN": ("Rose_Leslie/fr_train_rose_leslie_img2.jpg", None)}
+    settings = FaceSettings()
+    for person, (photo, born) in photos.items():
+        assert add_references(case, person, [faces_dir / photo], born=born, settings=settings)[0].status == "ok"
+        sha = next(r["sha256"] for r in case.records("reference_photo").values() if r["person"] == person)
+        set_item_date(case, sha, "2021-05-01")
+    refs, owners = reference_faces(case, settings)
+    assert calibration_tables(case, refs, owners) == {"CHILD": "children", "ADULT": "adults"}
+    # another photo of each, collected: each finds its own person, read with that person's table
+    add_paths(case, [faces_dir / f for f in ("Kit_Harington/fr_train_kit_harington_john2.jpeg",
+                                             "Joseph_Biden/Joseph_Biden_0002.jpg",
+                                             "Rose_Leslie/fr_train_rose_leslie_img1.jpg")], collector="tester")
+    scan_case(case, settings)
+    found = {c.person: c for c in case_matches(case, settings).candidates if c.rank == 1}
+    assert found["CHILD"].table == "children" and found["ADULT"].table == "adults"
+    assert found["NOBORN"].table == CONSERVATIVE

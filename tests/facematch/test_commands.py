@@ -49,6 +49,9 @@ def test_reference_found_in_video_with_time_fmr_and_crops(case_dir: Path) -> Non
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert "FMR" in out["meaning"] and "human review" in out["meaning"]
+    # born 1980, but the reference photo carries no date: age unknown, so the conservative table, and it says so
+    assert out["candidates"] and all(c["fmr_measured_on"].startswith("age unknown: the higher FMR of")
+                                     and c["calibration"] == "conservative" for c in out["candidates"])
     hits = [c for c in out["candidates"] if c["person"] == "UA-0001" and c["rank"] == 1]
     video = [c for c in hits if c["media_type"] == "video"]
     assert video, out
