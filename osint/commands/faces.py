@@ -418,8 +418,8 @@ def faces_cluster(
         emit_json([{"representative": vars(g.representative), "items": g.items, "mean_distance": g.mean_distance,
                     "members": [vars(m) for m in g.members]} for g in groups])
     else:
-        table(f"Groups of the same face ({len(groups)}; model {model}, linked within FMR {max_fmr:.2%}); "
-              "candidates for human review",
+        table(f"Groups of the same face ({len(groups)}; model {model}, linked within FMR {max_fmr:.2%} measured on "
+              "adults, no age gap: for children the real rate is higher); candidates for human review",
               ["group", "faces", "items", "representative", "crop", "members (item@time)"],
               [(k + 1, len(g.members), g.items, f"{_short(g.representative.item)} face {g.representative.index}",
                 (g.representative.crop or "")[:12],
