@@ -166,6 +166,6 @@ def describe(model: str, max_fmr: float | None = None, table: str = "adults") ->
            "so rank, do not cut")
     return (f"model {model} (detector {cal.detector}); listed up to {what} {t:.4f}, where {max_fmr:.2%} of "
             f"different-person pairs score as close (FMR) and {float(cal.tar_at(t)):.1%} of same-person pairs "
-            f"are found, measured on {cal.n_impostor:,} impostor / {cal.n_genuine:,} genuine pairs of "
-            f"{cal.population}{gap}. Faces marked low quality (below {min_quality():.2f}: blurred, dark, tiny) are "
+            f"are found, measured on {cal.n_impostor:,} impostor / {cal.n_genuine:,} genuine pairs "
+            f"(population: {cal.population}){gap}. Faces marked low quality (below {min_quality():.2f}: blurred, dark, tiny) are "
             f"outside what was measured. Each line is a {REVIEW}, not an identification.")
