@@ -2,8 +2,10 @@
 
 A hash is a short bit string that changes little when a picture is resized, recompressed or lightly
 edited; the Hamming distance (number of differing bits) between two hashes measures how different two
-pictures look. Photos are decoded at reduced size (JPEG DCT scaling to at most DECODE_SIDE pixels), since
-every hash here looks at a 64x64 or smaller thumbnail anyway.
+pictures look. PDQ is Meta's reference computed on the photo's full decode, so its bits equal any other
+PDQ implementation's (a reduced decode changes 17 bits on average: bench/pdq_reference.py); pHash, dHash and
+the content views look at the photo shrunk to DECODE_SIDE pixels. Video keyframes are decoded at
+DECODE_SIDE for every hash (vPDQ is the format for exchanging video hashes).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ SPARSE = 0.3               # a padding line (caption, status bar) has less than 
 MIN_TRIM = 0.03            # a content view is kept when it cuts at least this share of the width or height
 MIN_CONTENT = 0.25         # ... and keeps at least this share of both
 STAGE = "hash"
-VERSION = f"phash64+dhash64+pdq256@{DECODE_SIDE}px,content-view,every{KEYFRAME_EVERY_S:g}s/1"
+VERSION = f"phash64+dhash64@{DECODE_SIDE}px+pdq256ref@full,content-view,every{KEYFRAME_EVERY_S:g}s/2"
 
 
 @dataclass(frozen=True)
@@ -107,29 +109,50 @@ def _padding(share: np.ndarray, busy: float) -> tuple[int, int]:
     return start, end
 
 
-def hash_picture(rgb: np.ndarray, t: float | None = None, scene_change: bool = False) -> tuple[FrameHashes, ...]:
+def hash_picture(rgb: np.ndarray, t: float | None = None, scene_change: bool = False,
+                 full: np.ndarray | None = None) -> tuple[FrameHashes, ...]:
     """Hash one RGB picture (H x W x 3 uint8; DECODE_SIDE pixels is plenty): its full view, plus a content
-    view per distinct `content_boxes` box that cuts at least MIN_TRIM of its height or width."""
+    view per distinct `content_boxes` box that cuts at least MIN_TRIM of its height or width.
+
+    `full` is the same picture at full resolution, where the caller has it: PDQ is computed on it (the
+    reference's bits for that photo), everything else on `rgb`.
+    """
     h, w = rgb.shape[:2]
-    views = [("full", rgb, (0.0, 0.0, 1.0, 1.0))]
+    views = [("full", (0, 0, w, h), (0.0, 0.0, 1.0, 1.0))]
     for left, top, right, bottom in content_boxes(rgb):
         cw, ch = right - left, bottom - top
         if min(cw / w, ch / h) >= MIN_CONTENT and max(1 - cw / w, 1 - ch / h) >= MIN_TRIM:
             box = (round(left / w, 3), round(top / h, 3), round(right / w, 3), round(bottom / h, 3))
-            views.append(("content", rgb[top:bottom, left:right], box))
-    return tuple(_hash_view(pixels, t, scene_change, view, box) for view, pixels, box in views)
+            views.append(("content", (left, top, right, bottom), box))
+    source = rgb if full is None else full
+    fh, fw = source.shape[:2]
+    return tuple(_hash_view(rgb[top:bottom, left:right],
+                            source[round(top * fh / h):round(bottom * fh / h), round(left * fw / w):round(right * fw / w)],
+                            t, scene_change, view, box)
+                 for view, (left, top, right, bottom), box in views)
 
 
-def _hash_view(rgb: np.ndarray, t: float | None, scene_change: bool, view: str,
+def _hash_view(rgb: np.ndarray, pdq_rgb: np.ndarray, t: float | None, scene_change: bool, view: str,
                box: tuple[float, float, float, float]) -> FrameHashes:
     import imagehash
     from PIL import Image
 
     grey = Image.fromarray(np.ascontiguousarray(rgb)).convert("L")
-    variants, quality = pdq(np.asarray(grey, dtype=np.float64))
+    variants, quality = pdq(pdq_rgb)
     hexes = tuple(bits_to_hex(v) for v in variants)
     return FrameHashes(t=t, scene_change=scene_change, view=view, box=box, phash=str(imagehash.phash(grey)),
                        dhash=str(imagehash.dhash(grey)), pdq=hexes[0], pdq_quality=quality, pdq_dihedral=hexes)
+
+
+def shrink(rgb: np.ndarray, side: int) -> np.ndarray:
+    """The picture with its longer side at most `side` pixels (antialiased bilinear, as `load_image` shrinks)."""
+    from PIL import Image
+
+    if max(rgb.shape[:2]) <= side:
+        return rgb
+    im = Image.fromarray(rgb)
+    im.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return np.asarray(im)
 
 
 def hash_file(path: Path | str) -> MediaHashes:
@@ -141,7 +164,8 @@ def hash_file(path: Path | str) -> MediaHashes:
 
     kind = sniff_file(path)
     if kind.media_type == "image":
-        return MediaHashes("image", hash_picture(load_image(path, max_side=DECODE_SIDE)))
+        full = load_image(path)
+        return MediaHashes("image", hash_picture(shrink(full, DECODE_SIDE), full=full))
     if kind.media_type == "video":
         frames = tuple(view for f in sample_frames(path, every_s=KEYFRAME_EVERY_S, max_side=DECODE_SIDE)
                        for view in hash_picture(f.image, f.t, f.scene_change))

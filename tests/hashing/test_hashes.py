@@ -68,15 +68,18 @@ def test_hex_round_trips_exactly(photos: list[Path]) -> None:
 
 
 def test_pdq_variants_are_the_hashes_of_the_transformed_picture(photos: list[Path]) -> None:
-    grey = np.asarray(Image.open(photos[0]).convert("L"), dtype=np.float64)
-    variants, quality = pdq(grey)
+    rgb = np.asarray(Image.open(photos[0]).convert("RGB"))
+    variants, quality = pdq(rgb)
     assert quality > 50
-    made = {"identity": grey, "mirror": np.fliplr(grey), "flip": np.flipud(grey), "rotate180": np.rot90(grey, 2),
-            "transpose": grey.T, "rotate90": np.rot90(grey, -1), "rotate270": np.rot90(grey, 1),
-            "transverse": np.rot90(grey, 2).T}
+    made = {"identity": rgb, "mirror": rgb[:, ::-1], "flip": rgb[::-1], "rotate180": np.rot90(rgb, 2),
+            "transpose": rgb.transpose(1, 0, 2), "rotate90": np.rot90(rgb, -1), "rotate270": np.rot90(rgb, 1),
+            "transverse": np.rot90(rgb, 2).transpose(1, 0, 2)}
     for name, picture in made.items():
         own = pdq(picture)[0][0]
-        assert int((own != variants[DIHEDRAL.index(name)]).sum()) <= 4, name
+        # the reference's box filter is not centred, so a variant is close to, not always equal to, the hash
+        # of the transformed picture; every other variant is far
+        distances = [int((own != v).sum()) for v in variants]
+        assert int(np.argmin(distances)) == DIHEDRAL.index(name) and min(distances) <= 16, (name, distances)
         assert int((own != variants[0]).sum()) > 60 or name == "identity"
 
 
