@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from osint import __version__
-from osint.commands import capture, case, evidence, faces, geo, hashing, report
+from osint.commands import capture, case, evidence, faces, geo, hashing, known, report
 from osint.errors import OsintError
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 case.register(app)
 hashing.register(app)
+known.register(app)
 geo.register(app)
 evidence.register(app)
 faces.register(app)

@@ -100,20 +100,23 @@ def ls(
     as_json: bool = JsonOption,
 ) -> None:
     """List the items in the case (full SHA-256 with --json; any unique prefix works with `show`)."""
+    from osint.known import known_marks, known_text
+
     case = open_case(case_dir)
     items = case.items(media_type=media_type, role=None if role == "all" else role)
+    known = known_marks(case)
     if as_json:
-        emit_json([{**it.__dict__, "metadata": None, "sources": len(case.acquisitions(it.sha256))}
-                   for it in items])
+        emit_json([{**it.__dict__, "metadata": None, "sources": len(case.acquisitions(it.sha256)),
+                    "known": known.get(it.sha256, [])} for it in items])
         return
     rows = []
     for it in items:
         acq = case.acquisitions(it.sha256)
         dims = f"{it.width}x{it.height}" if it.width else ""
         rows.append((it.sha256[:12], it.media_type, it.format, dims, _size(it.size), len(acq),
-                     Path(acq[0].original_path).name if acq else ""))
-    table(f"{case.name}: {len(items)} items", ["sha256", "type", "format", "pixels", "size", "sources", "first name"],
-          rows)
+                     Path(acq[0].original_path).name if acq else "", known_text(known.get(it.sha256, []))))
+    table(f"{case.name}: {len(items)} items", ["sha256", "type", "format", "pixels", "size", "sources", "first name",
+                                               "known (list: label)"], rows)
 
 
 def show(
@@ -132,9 +135,12 @@ def show(
     acqs = case.acquisitions(item.sha256)
     entries = [e for e in case.custody() if item.sha256 in str(e.inputs) or item.sha256 in str(e.outputs)]
     results = [(r.stage, r.version, r.error is None) for r in case.item_results([item.sha256])]
+    from osint.known import known_marks
+
+    known = known_marks(case).get(item.sha256, [])
     if as_json:
         emit_json({"item": item.__dict__, "stored_at": str(case.object_path(item.sha256)),
-                   "acquisitions": [a.__dict__ for a in acqs],
+                   "acquisitions": [a.__dict__ for a in acqs], "known": known,
                    "results": [{"stage": s, "version": v, "ok": bool(ok)} for s, v, ok in results],
                    "custody": [e.body() | {"hash": e.hash} for e in entries]})
         return
@@ -149,6 +155,10 @@ def show(
     meta = {k: v for k, v in item.metadata.items() if k != "exif"}
     exif = item.metadata.get("exif", {})
     table("metadata", ["key", "value"], [*meta.items(), *sorted(exif.items())[:60]])
+    if known:
+        table("known material (on hash lists: osint known import)", ["list", "label", "source", "matched by"],
+              [(m["list"], m["label"], m["source"], m["by"] + (f" {m['distance']} bits" if m["by"] == "pdq" else ""))
+               for m in known])
     if results:
         table("results", ["stage", "version", "ok"], [(s, v, "yes" if ok else "error") for s, v, ok in results])
     table("custody", ["seq", "time", "actor", "action"], [(e.seq, e.time, e.actor, e.action) for e in entries])

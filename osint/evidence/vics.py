@@ -48,6 +48,11 @@ def vics_json(case: Case, selection: Selection, doc: dict[str, Any], hashed: dic
                             "FilePath": str(PurePath(a["original_path"]).parent),
                             "MD5": digest.md5.upper()} for a in item["acquisitions"]],
             "Tags": ";".join(tags), "Comments": "; ".join(comments)})
+    return vics_document(case, media)
+
+
+def vics_document(case: Case, media: list[dict[str, Any]]) -> bytes:
+    """The VICS 2.0 OData envelope (one case: its id, name, this application) around Media entries, as bytes."""
     out = {"@odata.context": ODATA_CONTEXT,
            "value": [{"CaseID": case.id, "CaseNumber": case.name, "SourceApplicationName": "osint",
                       "SourceApplicationVersion": __version__, "Media": media}]}

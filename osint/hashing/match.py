@@ -9,7 +9,7 @@ Points whose PDQ quality is below MIN_QUALITY (black frames, fades, blank pages)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,6 +202,27 @@ class HashSet:
                 if algo not in slot:
                     slot[algo] = _evidence(algo, int(d[k]), ta, tb, v, thresholds)
         return [PairMatch(self.points.shas[a], self.points.shas[b], tuple(ev.values())) for (a, b), ev in best.items()]
+
+    def near_pdq(self, hexes: Sequence[str], radius: int) -> list[tuple[int, str, Evidence]]:
+        """PDQ hashes from elsewhere (a hash list) against the set: (index into `hexes`, item SHA-256, the
+        closest evidence) for every item with a picture within `radius` bits of one, mirrored or rotated too.
+        Evidence side a is the outside hash, b the item."""
+        if not hexes or not len(self.points):
+            return []
+        p = self.points
+        rows, code = p.queries(PDQ)
+        pairs = HammingIndex(to_words(list(hexes), BITS[PDQ])).pairs(radius, rows)
+        point, variant = code[pairs.i] // len(DIHEDRAL), code[pairs.i] % len(DIHEDRAL)
+        key = pairs.j * len(p.shas) + p.owner[point]
+        order = np.argsort(pairs.d, kind="stable")
+        _, first = np.unique(key[order], return_index=True)
+        out = []
+        for k in order[np.sort(first)]:
+            t, view = p.where(int(point[k]))
+            # variant v of the item's picture looks like the outside picture: the item is it under v's inverse
+            ev = Evidence(PDQ, int(pairs.d[k]), None, t, "full", view, DIHEDRAL[_inverse(int(variant[k]))], True)
+            out.append((int(pairs.j[k]), p.shas[int(p.owner[point[k]])], ev))
+        return out
 
     def groups(self, thresholds: Thresholds = Thresholds()) -> list[Group]:
         """Connected components of `links` with two or more items, largest first."""

@@ -15,8 +15,8 @@ from osint.capture import item_posts
 from osint.case import Case, CustodyEntry, check_chain
 from osint.errors import OsintError
 from osint.report.decisions import case_decisions
-from osint.report.model import (Candidate, CustodySummary, DupGroup, ImageSource, Link, Located, Member, Person,
-                                ReportData, candidate_id)
+from osint.report.model import (Candidate, CustodySummary, DupGroup, ImageSource, Known, Link, Located, Member,
+                                Person, ReportData, candidate_id)
 
 THUMB_PX = 160          # longest side of the thumbnails made for duplicate groups and located items
 RECENT_ENTRIES = 30     # custody entries listed in full
@@ -37,9 +37,11 @@ def collect(case: Case, *, thumbnails: bool = True, person: str | None = None) -
                                    person)
     groups = _section("duplicate groups", notes, [], duplicate_groups, case, thumbs, notes)
     located, map_html = _section("geolocation", notes, ([], None), locations, case, thumbs, notes)
+    known = _section("known material", notes, [], known_items, case, thumbs)
     notes += partial_videos(case)
     return ReportData(case.id, case.name, tuple(persons), tuple(candidates), tuple(case_decisions(case)),
-                      tuple(groups), tuple(located), custody_summary(case), map_html, tuple(notes), images)
+                      tuple(groups), tuple(located), custody_summary(case), map_html, tuple(notes), images,
+                      tuple(known))
 
 
 def _section(what: str, notes: list[str], empty: Any, fn: Callable[..., Any], *args: Any) -> Any:
@@ -227,6 +229,16 @@ def locations(case: Case, thumbs: Callable[[str, str], str | None] | None,
         notes.append("no located items (`osint geolocate`): the map is empty")
         return out, None
     return out, map_svg(layers_from_results(results, title=f"{case.name}: located items"))
+
+
+def known_items(case: Case, thumbs: Callable[[str, str], str | None] | None) -> list[Known]:
+    """Every mark `osint known import` left: items on hash lists of known material, with list and label."""
+    from osint.known import known_marks
+
+    items = {it.sha256: it for it in case.items(role=None)}
+    return [Known(sha, _name(case, sha)[0], m["list"], m["label"], m["source"], m["by"], m["distance"],
+                  thumbs(sha, items[sha].media_type) if thumbs else None)
+            for sha, marks in sorted(known_marks(case).items()) if sha in items for m in marks]
 
 
 def _place(place: dict[str, Any] | None) -> str:

@@ -122,6 +122,21 @@ class DupGroup:
 
 
 @dataclass(frozen=True)
+class Known:
+    """An item found on a hash list of known material (`osint known import`): which list and label, how it
+    matched (sha256, md5, sha1 exactly, or pdq within `distance` bits)."""
+
+    item: str
+    name: str
+    list: str
+    label: str
+    source: str
+    by: str
+    distance: int
+    thumb: str | None = None
+
+
+@dataclass(frozen=True)
 class Located:
     """Where an item was (probably) taken: degrees, radius of uncertainty in metres, how it is known, and the
     stage's warnings about it (`flags`, e.g. an editor in EXIF Software)."""
@@ -169,3 +184,4 @@ class ReportData:
     map_html: str | None = None
     notes: tuple[str, ...] = ()
     images: dict[str, ImageSource] = field(default_factory=dict)
+    known: tuple[Known, ...] = ()

@@ -105,6 +105,7 @@ def render_html(data: ReportData, *, blur: bool = True, page_size: int = PAGE_SI
         "decisions": [dataclasses.asdict(d) for d in data.decisions],
         "groups": [dataclasses.asdict(g) for g in data.groups],
         "located": [dataclasses.asdict(loc) for loc in data.located],
+        "known": [dataclasses.asdict(k) for k in data.known],
         "custody": None if data.custody is None else dataclasses.asdict(data.custody),
         "notes": list(data.notes) + ([f"{len(missing)} image(s) could not be read from the case and are "
                                       f"shown as 'no image'"] if missing else []),

@@ -253,6 +253,16 @@
     if (!D.located.length) document.getElementById("map-view").append(el("p", {class: "help", text: "No located items (run the geolocation stage, or no item carries a position)."}));
   }
 
+  function drawKnown() {
+    const body = document.querySelector("#known-table tbody");
+    const known = D.known || [];
+    known.forEach(k => body.append(el("tr", {},
+      el("td", {}, img(k.thumb, "mini", `${k.name || ""} ${short(k.item)}`, "known item")), el("td", {text: k.list}),
+      el("td", {text: k.label}), el("td", {text: k.source}),
+      el("td", {text: k.by === "pdq" ? `PDQ ${k.distance} bits` : `${k.by} (exact)`}))));
+    document.getElementById("known-count").textContent = `(${known.length})`;
+  }
+
   function drawCustody() {
     const host = document.getElementById("custody-view");
     const c = D.custody;
@@ -304,7 +314,7 @@
     document.getElementById("meaning").append(el("p", {class: "help", text: "What the scores mean: " + m})));
   document.getElementById("made-count").textContent = Object.keys(made).length;
   applyBlur();
-  drawCandidates(); drawGroups(); drawLocated(); drawCustody();
+  drawCandidates(); drawGroups(); drawLocated(); drawKnown(); drawCustody();
   // For tests and scripts driving the page: the decisions made so far, as the exported JSON text.
   window.osintReport = {exportDecisions: exportDecisions, decided: () => Object.keys(made).length};
   document.body.dataset.ready = "1";
