@@ -19,6 +19,10 @@ PhashOption = typer.Option(None, "--phash", min=0, max=64,
                                 "Survives resizing, recompression, borders; not crops or mirroring.")
 DhashOption = typer.Option(None, "--dhash", min=0, max=64,
                            help="Largest dHash distance (of 64 bits) that links two pictures. Default 3.")
+CropsOption = typer.Option(True, "--crops/--no-crops",
+                           help="Also link photos by local features (RootSIFT keypoints, a similarity transform and a "
+                                "pixel check): cropped, captioned, rescaled and screenshotted copies that no hash "
+                                "links. Features are computed once per photo and kept in the case.")
 PdqOption = typer.Option(None, "--pdq", min=0, max=256,
                          help="Largest PDQ distance (of 256 bits, best of the mirrored and 90-degree rotated "
                               "variants) that links two pictures. Default 31. The hash that catches mirrored, "
@@ -69,6 +73,30 @@ def _hashed_case(case_dir: Optional[Path], workers: Optional[int], cluster: Opti
     case = open_case(case_dir)
     run = _hash_case(case, workers, cluster)
     return case, run, _thresholds(phash, dhash, pdq), stored_hashes(case)[0]
+
+
+def _local_links(case, workers: Optional[int], cluster: Optional[str]) -> tuple[Any, list[Any]]:  # type: ignore[no-untyped-def]
+    """Local features of every photo (computed once, kept), and the crop-robust links between them."""
+    from osint.hashing import LocalSet, local_case, stored_local
+
+    items = case.items(role=None)
+    with progress("local features", len(items)) as advance:
+        def on_item(item, data, error) -> None:  # type: ignore[no-untyped-def]
+            if error:
+                file_error(", ".join(_names(case, item.sha256)) or item.sha256, error)
+            advance(1, item.sha256[:12])
+
+        local_case(case, executor=make_executor(workers, cluster), items=items, on_item=on_item)
+    found = {sha: f for sha, f in stored_local(case).items() if len(f.features.descriptors)}
+    if len(found) < 2:
+        return None, []
+    local = LocalSet(found)
+    with progress("crop-robust links", len(found)) as advance:
+        return local, local.links(progress=lambda n: advance(n, ""))
+
+
+def _local_json(lk) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {"a": lk.a, "b": lk.b, "method": lk.method, "why": lk.describe(), **lk.__dict__}
 
 
 def _frames(hashes) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -150,6 +178,7 @@ def dupes(
     phash: Optional[int] = PhashOption,
     dhash: Optional[int] = DhashOption,
     pdq: Optional[int] = PdqOption,
+    crops: bool = CropsOption,
     case_dir: Optional[Path] = CaseOption,
     workers: Optional[int] = WorkersOption,
     cluster: Optional[str] = ClusterOption,
@@ -167,7 +196,8 @@ def dupes(
 
     case, run, limits, hashes = _hashed_case(case_dir, workers, cluster, phash, dhash, pdq)
     found = HashSet(hashes)
-    groups = found.groups(limits)
+    local = _local_links(case, workers, cluster)[1] if crops else []
+    groups = found.groups(limits, local)
     if as_json:
         items = {it.sha256: it for it in case.items(role=None)}
         emit_json({"thresholds": limits.__dict__, "version": run.version, "failed": run.errors,
@@ -175,18 +205,22 @@ def dupes(
                                "members": [{"sha256": m, "media_type": items[m].media_type, "role": items[m].role,
                                             "paths": _names(case, m), "frames": _frames(hashes[m])}
                                            for m in g.members],
-                               "pairs": [_match_json(p) for p in found.pairwise(g, limits)]} for g in groups]})
+                               "pairs": [_match_json(p) for p in found.pairwise(g, limits)],
+                               "local_links": [_local_json(lk) for lk in g.local]} for g in groups]})
     else:
         rows = []
         for k, g in enumerate(groups, 1):
             for m in g.members:
                 names = _names(case, m)
                 link = next((lk for lk in g.links if m in (lk.a, lk.b)), None)
+                crop = next((lk for lk in g.local if m in (lk.a, lk.b)), None)
+                why = f"{_short(link.a)}~{_short(link.b)}: {_evidence_text(link)}" if link else \
+                    f"{_short(crop.a)}~{_short(crop.b)}: {crop.describe()}" if crop else ""
                 rows.append((k, len(g.members), _short(m), hashes[m].media_type,
-                             Path(names[0]).name if names else "",
-                             "" if link is None else f"{_short(link.a)}~{_short(link.b)}: {_evidence_text(link)}"))
+                             Path(names[0]).name if names else "", why))
         table(f"{len(groups)} groups of near-duplicates among {len(hashes)} hashed items "
-              f"(pHash<={limits.phash}, dHash<={limits.dhash}, PDQ<={limits.pdq}; * = within threshold)",
+              f"(pHash<={limits.phash}, dHash<={limits.dhash}, PDQ<={limits.pdq}; * = within threshold"
+              f"{'; local = crop-robust link by local features' if crops else ''})",
               ["group", "size", "sha256", "type", "first name", "a link (distances in bits)"], rows)
     raise typer.Exit(EXIT_SOME_FAILED if run.errors else EXIT_OK)
 

@@ -1,6 +1,6 @@
 """Landmark matching: find which geotagged reference photo shows the same buildings as a query photo.
 
-Each photo becomes up to 1,000 RootSIFT local features (OpenCV SIFT on the photo shrunk to 640 px).
+Each photo becomes up to 1,000 RootSIFT local features (osint.media.features: SIFT on the photo shrunk to 640 px).
 An index keeps queries fast as the gallery grows: a visual vocabulary (k-means over gallery descriptors)
 turns every photo into a tf-idf bag of visual words, so a query is scored against the whole gallery with
 one sparse product and only a shortlist is checked geometrically: ratio-test matches (Lowe, 0.8) that are
@@ -22,60 +22,13 @@ from typing import Any
 import numpy as np
 
 from osint.errors import OsintError
+from osint.media.features import FEATURE_VERSION, Features, WordIndex, extract_features  # noqa: F401 - re-exported
 
-FEATURE_VERSION = "rootsift-640-1000-v1"
-MAX_SIDE = 640          # photos are shrunk to this longer side before feature extraction (pixels)
-MAX_FEATURES = 1000     # strongest SIFT keypoints kept per photo
 RATIO = 0.8             # Lowe ratio test: best match must be this much closer than the second best
 RANSAC_PX = 1.0         # epipolar distance (pixels at 640 px) under which a match is an inlier
 MIN_INLIERS = 15        # fewer geometric inliers than this is not a verified match
 FULL_CONFIDENCE = 60    # inliers at which confidence reaches 1.0 (confidence = inliers / 60, capped)
 SHORTLIST = 60          # gallery photos verified per query (bench: 30 -> 80 %, 60 -> 87 % top-1 at 10,000)
-
-
-@dataclass(frozen=True)
-class Features:
-    """Keypoint positions (N x 2, pixels in the shrunk photo) and RootSIFT descriptors (N x 128, uint8 x 255)."""
-
-    keypoints: np.ndarray
-    descriptors: np.ndarray
-
-    def to_bytes(self) -> bytes:
-        buf = io.BytesIO()
-        np.savez(buf, k=self.keypoints, d=self.descriptors, v=np.array(FEATURE_VERSION))
-        return buf.getvalue()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Features:
-        with np.load(io.BytesIO(data)) as z:
-            if str(z["v"]) != FEATURE_VERSION:
-                raise ValueError(f"features of version {z['v']} (expected {FEATURE_VERSION})")
-            return cls(z["k"], z["d"])
-
-
-def extract_features(image: np.ndarray | Path | str) -> Features:
-    """RootSIFT features of a photo (path or RGB array): ~0.1-0.3 s for a 640 px photo on one core."""
-    import cv2
-
-    if isinstance(image, np.ndarray):
-        rgb = image
-    else:
-        from osint.media import load_image
-
-        rgb = load_image(image, max_side=MAX_SIDE)
-    h, w = rgb.shape[:2]
-    if max(h, w) > MAX_SIDE:
-        s = MAX_SIDE / max(h, w)
-        rgb = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
-    sift = cv2.SIFT_create(nfeatures=MAX_FEATURES)  # type: ignore[attr-defined]  # missing from cv2's stubs
-    kps, desc = sift.detectAndCompute(gray, None)
-    if desc is None or not kps:
-        return Features(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8))
-    desc = desc[:MAX_FEATURES] / np.maximum(desc[:MAX_FEATURES].sum(1, keepdims=True), 1e-7)
-    root = np.sqrt(desc)
-    pts = np.array([k.pt for k in kps[:MAX_FEATURES]], np.float32)
-    return Features(pts, np.clip(np.round(root * 255), 0, 255).astype(np.uint8))
 
 
 @dataclass(frozen=True)
@@ -121,77 +74,24 @@ class Candidate:
     images: tuple[ImageMatch, ...]
 
 
-class LandmarkIndex:
-    """Bag-of-visual-words index over a gallery; built once per gallery state, saved as one .npz file."""
+class LandmarkIndex(WordIndex):
+    """Bag-of-visual-words index over a gallery (row i is entry i); built once per gallery state, saved as one
+    .npz file."""
 
     def __init__(self, entries: Sequence[GalleryEntry], vocab: np.ndarray, idf: np.ndarray, matrix: Any):
+        super().__init__(vocab, idf, matrix)
         self.entries = list(entries)
-        self.vocab = vocab
-        self.idf = idf
-        self.matrix = matrix  # scipy.sparse CSR, one L2-normalised tf-idf row per entry
-        self._flann: Any = None
 
     @classmethod
-    def build(cls, entries: Sequence[GalleryEntry], features: Sequence[Features], *, words: int | None = None,
-              sample: int = 100_000, iterations: int = 8, seed: int = 0) -> LandmarkIndex:
-        """Train the vocabulary on up to `sample` gallery descriptors (k-means; `words` defaults to about one
-        word per 40 descriptors, 64-4096) and index every entry. Cost grows linearly with the gallery."""
-        from scipy import sparse
-
-        rng = np.random.default_rng(seed)
-        all_desc = [f.descriptors for f in features if len(f.descriptors)]
-        total = sum(len(d) for d in all_desc)
-        if not total:
+    def build(cls, entries: Sequence[GalleryEntry], features: Sequence[Features], *,  # type: ignore[override]
+              words: int | None = None, sample: int = 100_000, iterations: int = 8, seed: int = 0) -> LandmarkIndex:
+        """Train the vocabulary on the gallery's descriptors and index every entry (see `WordIndex.build`)."""
+        try:
+            words_index = WordIndex.build(features, words=words, sample=sample, iterations=iterations, seed=seed)
+        except OsintError:
             raise OsintError("the landmark gallery has no usable features (flat or tiny photos?): add photos "
-                             "that show the structure with texture and detail")
-        k = words or int(min(4096, max(64, total // 40)))
-        pick = np.concatenate(all_desc)[rng.choice(total, min(sample, total), replace=False)].astype(np.float32)
-        k = min(k, len(pick))
-        vocab = _kmeans(pick, k, iterations, rng)
-        index = cls(entries, vocab, np.ones(k, np.float32), None)
-        rows = [index._words(f) for f in features]
-        df = np.zeros(k, np.float64)
-        for r in rows:
-            df[np.unique(r)] += 1
-        index.idf = np.log((len(rows) + 1) / (df + 1)).astype(np.float32)
-        data, ind, ptr = [], [], [0]
-        for r in rows:
-            vec = index._tfidf(r)
-            ind.append(vec.indices)
-            data.append(vec.data)
-            ptr.append(ptr[-1] + len(vec.indices))
-        index.matrix = sparse.csr_matrix((np.concatenate(data) if data else [], np.concatenate(ind) if ind else [],
-                                          ptr), shape=(len(rows), k), dtype=np.float32)
-        return index
-
-    def _flann_index(self) -> Any:
-        import cv2
-
-        if self._flann is None:
-            self._flann = cv2.flann_Index(self.vocab, dict(algorithm=1, trees=4))  # type: ignore[attr-defined]
-        return self._flann
-
-    def _words(self, f: Features) -> np.ndarray:
-        if not len(f.descriptors):
-            return np.zeros(0, np.int64)
-        idx, _ = self._flann_index().knnSearch(f.descriptors.astype(np.float32), 1, params=dict(checks=32))
-        return idx[:, 0].astype(np.int64)
-
-    def _tfidf(self, words: np.ndarray) -> Any:
-        from scipy import sparse
-
-        k = len(self.vocab)
-        counts = np.bincount(words, minlength=k).astype(np.float32) * self.idf
-        norm = float(np.linalg.norm(counts)) or 1.0
-        return sparse.csr_matrix(counts / norm)
-
-    def shortlist(self, query: Features, k: int = 30) -> list[tuple[int, float]]:
-        """Indices and cosine similarities of the `k` gallery entries whose word histograms are closest."""
-        if not len(query.descriptors) or not self.entries:
-            return []
-        scores = (self.matrix @ self._tfidf(self._words(query)).T).toarray().ravel()
-        top = np.argsort(-scores)[:k]
-        return [(int(i), float(scores[i])) for i in top]
+                             "that show the structure with texture and detail") from None
+        return cls(entries, words_index.vocab, words_index.idf, words_index.matrix)
 
     def match(self, query: Features, features_of: Callable[[str], Features], *,
               shortlist: int = SHORTLIST) -> list[Candidate]:
@@ -263,26 +163,6 @@ def rank_places(checked: Sequence[ImageMatch]) -> list[Candidate]:
                              best.key, tuple(ms)))
     out.sort(key=lambda c: (-c.inliers, -max(m.similarity for m in c.images)))
     return out
-
-
-def _kmeans(x: np.ndarray, k: int, iterations: int, rng: np.random.Generator) -> np.ndarray:
-    """Plain Lloyd k-means with BLAS distance products (chunked); empty clusters are re-seeded."""
-    centers = x[rng.choice(len(x), k, replace=False)].copy()
-    x2 = (x * x).sum(1)
-    for _ in range(iterations):
-        labels = np.empty(len(x), np.int64)
-        c2 = (centers * centers).sum(1)
-        for s in range(0, len(x), 8192):
-            d = x2[s:s + 8192, None] - 2 * x[s:s + 8192] @ centers.T + c2[None, :]
-            labels[s:s + 8192] = d.argmin(1)
-        sums = np.zeros_like(centers)
-        np.add.at(sums, labels, x)
-        counts = np.bincount(labels, minlength=k)
-        empty = counts == 0
-        centers[~empty] = sums[~empty] / counts[~empty, None]
-        if empty.any():
-            centers[empty] = x[rng.choice(len(x), int(empty.sum()), replace=False)]
-    return np.ascontiguousarray(centers, dtype=np.float32)
 
 
 def confidence_note() -> str:

@@ -10,9 +10,12 @@ from osint.hashing.index import HammingIndex, Pairs, distances, to_words
 from osint.hashing.match import (ALGORITHMS, MIN_QUALITY, Evidence, Group, HashSet, PairMatch, Thresholds,
                                  compare)
 from osint.hashing.pdq import DIHEDRAL, pdq
-from osint.hashing.stage import hash_case, stored_hashes
+from osint.hashing.local import LOCAL_STAGE, LOCAL_VERSION, LocalFeatures, LocalLink, LocalSet, local_features, match_pair
+from osint.hashing.stage import hash_case, local_case, stored_hashes, stored_local
 
-__all__ = ["ALGORITHMS", "BITS", "DECODE_SIDE", "DHASH", "DIHEDRAL", "KEYFRAME_EVERY_S", "MIN_QUALITY", "PDQ",
+__all__ = ["ALGORITHMS", "BITS", "DECODE_SIDE", "DHASH", "DIHEDRAL", "KEYFRAME_EVERY_S", "LOCAL_STAGE",
+           "LOCAL_VERSION", "LocalFeatures", "LocalLink", "LocalSet", "local_case", "local_features", "match_pair",
+           "stored_local", "MIN_QUALITY", "PDQ",
            "PHASH", "STAGE", "VERSION", "Evidence", "FrameHashes", "Group", "HammingIndex", "HashSet",
            "MediaHashes", "PairMatch", "Pairs", "Thresholds", "bits_to_hex", "compare", "distances", "hash_case",
            "hash_file", "hash_picture", "hex_to_bits", "pdq", "stored_hashes", "to_words"]

@@ -16,6 +16,7 @@ import numpy as np
 
 from osint.hashing.hashes import BITS, DHASH, PDQ, PHASH, MediaHashes
 from osint.hashing.index import HammingIndex, distances, to_words
+from osint.hashing.local import LocalLink
 from osint.hashing.pdq import DIHEDRAL
 
 ALGORITHMS = (PHASH, DHASH, PDQ)
@@ -80,10 +81,12 @@ class PairMatch:
 
 @dataclass(frozen=True)
 class Group:
-    """Items linked directly or through a chain of links, and the links themselves (closest evidence each)."""
+    """Items linked directly or through a chain of links, and the links themselves: by hashes (closest
+    evidence each) and by local features (crops and screenshots, `local`)."""
 
     members: tuple[str, ...]
     links: tuple[PairMatch, ...]
+    local: tuple[LocalLink, ...] = ()
 
 
 class _Points:
@@ -224,24 +227,28 @@ class HashSet:
             out.append((int(pairs.j[k]), p.shas[int(p.owner[point[k]])], ev))
         return out
 
-    def groups(self, thresholds: Thresholds = Thresholds()) -> list[Group]:
-        """Connected components of `links` with two or more items, largest first."""
+    def groups(self, thresholds: Thresholds = Thresholds(), local: Sequence[LocalLink] = ()) -> list[Group]:
+        """Connected components of `links`, and of the `local` links given (osint.hashing.local: crops,
+        screenshots) between items of this set, with two or more items, largest first."""
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import connected_components
 
         links = self.links(thresholds)
         index = {sha: k for k, sha in enumerate(self.points.shas)}
+        local = [lk for lk in local if lk.a in index and lk.b in index]
         n = len(index)
-        a = np.array([index[m.a] for m in links], dtype=np.int64)
-        b = np.array([index[m.b] for m in links], dtype=np.int64)
+        a = np.array([index[m.a] for m in links] + [index[lk.a] for lk in local], dtype=np.int64)
+        b = np.array([index[m.b] for m in links] + [index[lk.b] for lk in local], dtype=np.int64)
         _, label = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
-        by_label: dict[int, list[PairMatch]] = {}
+        by_label: dict[int, tuple[list[PairMatch], list[LocalLink]]] = {}
         for m, la in zip(links, label[a]):
-            by_label.setdefault(int(la), []).append(m)
+            by_label.setdefault(int(la), ([], []))[0].append(m)
+        for lk, la in zip(local, label[a[len(links):]]):
+            by_label.setdefault(int(la), ([], []))[1].append(lk)
         order = np.argsort(label, kind="stable")
         bounds = np.searchsorted(label[order], np.arange(label.max() + 2 if n else 1))
-        groups = [Group(tuple(self.points.shas[k] for k in order[bounds[lab]:bounds[lab + 1]]), tuple(found))
-                  for lab, found in by_label.items()]
+        groups = [Group(tuple(self.points.shas[k] for k in order[bounds[lab]:bounds[lab + 1]]), tuple(found),
+                        tuple(crops)) for lab, (found, crops) in by_label.items()]
         return sorted(groups, key=lambda g: (-len(g.members), g.members[0]))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from osint.case import Case, Item
 from osint.hashing.hashes import STAGE, VERSION, MediaHashes, hash_file
+from osint.hashing.local import LOCAL_STAGE, LOCAL_VERSION, LocalFeatures, local_file
 from osint.pipeline import Executor, StageRun, run_stage
 
 
@@ -27,3 +28,24 @@ def stored_hashes(case: Case) -> tuple[dict[str, MediaHashes], dict[str, str]]:
         else:
             ok[r.sha256] = MediaHashes.from_plain(r.data)
     return ok, failed
+
+
+def local_case(case: Case, *, executor: Executor | None = None, items: list[Item] | None = None,
+               on_item: Callable[[Item, Any, str | None], None] | None = None) -> StageRun:
+    """Local features of every photo of the case lacking them for LOCAL_VERSION (kept as derived files)."""
+    todo = case.items(role=None) if items is None else items
+
+    def keep(_item: Item, data: Any) -> Any:
+        return None if data is None else {"features": case.put_derived(data, ".npz"), "bytes": len(data)}
+
+    return run_stage(case, LOCAL_STAGE, LOCAL_VERSION, local_file, todo, executor=executor, on_item=on_item,
+                     keep=keep, details={"algorithms": LOCAL_VERSION})
+
+
+def stored_local(case: Case) -> dict[str, LocalFeatures]:
+    """The case's photos' local features for LOCAL_VERSION ({sha256: features}); videos and failures left out."""
+    out = {}
+    for r in case.results(LOCAL_STAGE, LOCAL_VERSION):
+        if r.error is None and r.data:
+            out[r.sha256] = LocalFeatures.from_bytes(case.derived_path(r.data["features"], ".npz").read_bytes())
+    return out

@@ -1,0 +1,119 @@
+"""Crop-robust links from local features: crops, captions, rescales and screenshots link; other pictures do not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image, ImageDraw, ImageFont
+
+from osint.hashing.local import LocalFeatures, LocalSet, local_features, match_pair
+
+
+def _picture(name: str) -> Image.Image:
+    rgb = getattr(skimage.data, name)()
+    rgb = np.stack([rgb] * 3, -1) if rgb.ndim == 2 else rgb[..., :3]
+    return Image.fromarray(rgb.astype(np.uint8))
+
+
+def _save(im: Image.Image, path: Path, quality: int = 85) -> Path:
+    im.convert("RGB").save(path, quality=quality)
+    return path
+
+
+def _crop_caption_half(im: Image.Image, share: float) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    w, h = im.size
+    left, top = int(w * share * 0.3), int(h * share * 0.7)
+    right, bottom = left + int(w * (1 - share)), top + int(h * (1 - share))
+    out = im.crop((left, top, right, bottom))
+    ImageDraw.Draw(out).text((10, out.height * 0.75), "ДІТИ ЕВАКУЙОВАНІ", font=ImageFont.load_default(size=30),
+                             fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
+    out = out.resize((out.width // 2, out.height // 2), Image.Resampling.BICUBIC)
+    return out, (left / w, top / h, right / w, bottom / h)
+
+
+NAMES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry")
+
+
+def test_a_cropped_captioned_halved_jpeg50_copy_links_and_says_where(tmp_path: Path) -> None:
+    original = _picture("astronaut")
+    copy, box = _crop_caption_half(original, 0.3)
+    a = local_features(_save(original, tmp_path / "a.jpg"))
+    b = local_features(_save(copy, tmp_path / "b.jpg", quality=50))
+    link = match_pair(a, b, "a", "b")
+    assert link is not None
+    assert link.inliers >= 40 and link.agreement > 0.9
+    assert link.box_a == pytest.approx(box, abs=0.03)           # the part of a that b shows: the crop box
+    assert link.box_b == pytest.approx((0, 0, 1, 1), abs=0.03)
+    assert link.scale == pytest.approx(0.5, rel=0.05)
+    assert abs(link.rotation) < 1
+    assert "inliers" in link.describe()
+
+
+def test_a_screenshot_and_a_rotated_copy_link(tmp_path: Path) -> None:
+    original = _picture("coffee")
+    screen = Image.new("RGB", (540, 1170), (18, 18, 18))
+    shown = original.resize((540, round(original.height * 540 / original.width)))
+    screen.paste(shown, (0, 300))
+    a = local_features(_save(original, tmp_path / "a.jpg"))
+    link = match_pair(a, local_features(_save(screen, tmp_path / "s.jpg")))
+    assert link is not None and link.box_a == pytest.approx((0, 0, 1, 1), abs=0.03)
+    assert link.box_b[1] == pytest.approx(300 / 1170, abs=0.02)    # where the picture sits on the screen
+    turned = match_pair(a, local_features(_save(original.rotate(-90, expand=True), tmp_path / "r.jpg")))
+    assert turned is not None and abs(turned.rotation) == pytest.approx(90, abs=2)
+
+
+def test_distinct_pictures_never_link_and_a_set_finds_exactly_the_planted_copies(tmp_path: Path) -> None:
+    feats = {}
+    for name in NAMES:
+        im = _picture(name)
+        feats[name] = local_features(_save(im, tmp_path / f"{name}.jpg"))
+        feats[f"{name} crop"] = local_features(_save(_crop_caption_half(im, 0.2)[0], tmp_path / f"{name}_c.jpg", 60))
+    for x in NAMES:
+        for y in NAMES:
+            if x != y:
+                assert match_pair(feats[x], feats[f"{y} crop"]) is None, (x, y)
+    found = LocalSet(feats).links()
+    assert sorted(tuple(sorted((lk.a, lk.b))) for lk in found) == sorted((n, f"{n} crop") for n in NAMES)
+
+
+def test_features_round_trip_and_refuse_another_version() -> None:
+    f = local_features(np.asarray(_picture("chelsea")))
+    again = LocalFeatures.from_bytes(f.to_bytes())
+    assert np.array_equal(again.features.descriptors, f.features.descriptors) and again.size == f.size
+    assert np.array_equal(again.thumb, f.thumb)
+
+
+def test_two_photos_of_one_building_from_nearly_one_spot_do_not_link(shared_data: Path) -> None:
+    folder = shared_data / "landmarks" / "images" / "sacre_coeur"
+    a = local_features(folder / "hloc_71295362_4051449754.jpg")
+    b = local_features(folder / "hloc_17295357_9106075285.jpg")
+    assert match_pair(a, b) is None
+
+
+def test_dupes_groups_a_crop_no_hash_links_and_says_why(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from osint.cli import app
+
+    runner = CliRunner()
+    original = _picture("astronaut")
+    files = [_save(original, tmp_path / "astronaut.jpg"), _save(_picture("chelsea"), tmp_path / "cat.jpg"),
+             _save(_crop_caption_half(original, 0.3)[0], tmp_path / "crop.jpg", 50)]
+    folder = tmp_path / "case"
+    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
+    assert runner.invoke(app, ["add", "-C", str(folder), *map(str, files)]).exit_code == 0
+    plain = json.loads(runner.invoke(app, ["dupes", "-C", str(folder), "--json", "--no-crops", "-w", "1"]).stdout)
+    assert plain["groups"] == []                       # no hash links a 30% crop
+    result = runner.invoke(app, ["dupes", "-C", str(folder), "--json", "-w", "1"])
+    assert result.exit_code == 0, result.output
+    groups = json.loads(result.stdout)["groups"]
+    assert len(groups) == 1 and groups[0]["size"] == 2
+    link = groups[0]["local_links"][0]
+    assert link["inliers"] >= 20 and link["agreement"] > 0.9 and "inliers" in link["why"]
+    again = runner.invoke(app, ["dupes", "-C", str(folder), "--json", "-w", "1"])   # features kept: same answer
+    assert json.loads(again.stdout)["groups"] == groups
