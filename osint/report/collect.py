@@ -41,7 +41,7 @@ def collect(case: Case, *, thumbnails: bool = True, person: str | None = None) -
     notes += partial_videos(case)
     return ReportData(case.id, case.name, tuple(persons), tuple(candidates), tuple(case_decisions(case)),
                       tuple(groups), tuple(located), custody_summary(case), map_html, tuple(notes), images,
-                      tuple(known))
+                      known=tuple(known))
 
 
 def _section(what: str, notes: list[str], empty: Any, fn: Callable[..., Any], *args: Any) -> Any:
