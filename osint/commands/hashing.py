@@ -75,8 +75,8 @@ def _hashed_case(case_dir: Optional[Path], workers: Optional[int], cluster: Opti
     return case, run, _thresholds(phash, dhash, pdq), stored_hashes(case)[0]
 
 
-def _local_links(case, workers: Optional[int], cluster: Optional[str]) -> tuple[Any, list[Any]]:  # type: ignore[no-untyped-def]
-    """Local features of every photo (computed once, kept), and the crop-robust links between them."""
+def _local_set(case, workers: Optional[int], cluster: Optional[str]):  # type: ignore[no-untyped-def]
+    """Local features of every photo (computed once, kept) in a searchable LocalSet; None under two photos."""
     from osint.hashing import LocalSet, local_case, stored_local
 
     items = case.items(role=None)
@@ -88,11 +88,16 @@ def _local_links(case, workers: Optional[int], cluster: Optional[str]) -> tuple[
 
         local_case(case, executor=make_executor(workers, cluster), items=items, on_item=on_item)
     found = {sha: f for sha, f in stored_local(case).items() if len(f.features.descriptors)}
-    if len(found) < 2:
-        return None, []
-    local = LocalSet(found)
-    with progress("crop-robust links", len(found)) as advance:
-        return local, local.links(progress=lambda n: advance(n, ""))
+    return LocalSet(found) if len(found) >= 2 else None
+
+
+def _local_links(case, workers: Optional[int], cluster: Optional[str]) -> list[Any]:  # type: ignore[no-untyped-def]
+    """The crop-robust links between the case's photos."""
+    local = _local_set(case, workers, cluster)
+    if local is None:
+        return []
+    with progress("crop-robust links", len(local.keys)) as advance:
+        return local.links(progress=lambda n: advance(n, ""))
 
 
 def _local_json(lk) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -196,7 +201,7 @@ def dupes(
 
     case, run, limits, hashes = _hashed_case(case_dir, workers, cluster, phash, dhash, pdq)
     found = HashSet(hashes)
-    local = _local_links(case, workers, cluster)[1] if crops else []
+    local = _local_links(case, workers, cluster) if crops else []
     groups = found.groups(limits, local)
     if as_json:
         items = {it.sha256: it for it in case.items(role=None)}
@@ -230,6 +235,7 @@ def similar(
     phash: Optional[int] = PhashOption,
     dhash: Optional[int] = DhashOption,
     pdq: Optional[int] = PdqOption,
+    crops: bool = CropsOption,
     case_dir: Optional[Path] = CaseOption,
     workers: Optional[int] = WorkersOption,
     cluster: Optional[str] = ClusterOption,
@@ -248,16 +254,27 @@ def similar(
         fail(f"{picture}: {exc}")
     case, run, limits, hashes = _hashed_case(case_dir, workers, cluster, phash, dhash, pdq)
     matches = HashSet(hashes).similar(query, limits)
+    local = _local_set(case, workers, cluster) if crops and query.media_type == "image" else None
+    if local is not None:
+        from osint.hashing import local_features
+
+        by_hash = {m.b for m in matches}
+        crop_links = [lk for lk in local.similar(local_features(picture)) if lk.a not in by_hash]
+    else:
+        crop_links = []
     if as_json:
         emit_json({"query": str(picture), "thresholds": limits.__dict__, "version": run.version,
                    "frames": _frames(query),
                    "matches": [{**_match_json(m), "paths": _names(case, m.b), "media_type": hashes[m.b].media_type}
-                               for m in matches]})
+                               for m in matches],
+                   "local_matches": [{**_local_json(lk), "paths": _names(case, lk.a)} for lk in crop_links]})
     else:
-        table(f"{len(matches)} items look like {picture.name} (a = it, b = the item; * = within threshold)",
-              ["sha256", "type", "first name", "distances in bits"],
+        table(f"{len(matches) + len(crop_links)} items look like {picture.name} (a = the item, b = it for local "
+              f"links; distances: a = it; * = within threshold)", ["sha256", "type", "first name", "why"],
               [(_short(m.b), hashes[m.b].media_type, Path((_names(case, m.b) or [""])[0]).name, _evidence_text(m))
-               for m in matches])
+               for m in matches] +
+              [(_short(lk.a), hashes[lk.a].media_type if lk.a in hashes else "image",
+                Path((_names(case, lk.a) or [""])[0]).name, lk.describe()) for lk in crop_links])
     raise typer.Exit(EXIT_SOME_FAILED if run.errors else EXIT_OK)
 
 

@@ -1,7 +1,8 @@
-"""Perceptual hashes of photos and video keyframes, near-duplicate search and groups of reposts.
+"""Perceptual hashes of photos and video keyframes, near-duplicate search, groups of reposts, crop-robust links.
 
-pHash and dHash (imagehash) and PDQ (numpy, with its mirrored and rotated variants) on a small reduced
-decode; a Hamming index for search and all-pairs joins; links and groups under measured thresholds.
+pHash and dHash (imagehash) on a small reduced decode, PDQ (Meta's reference, with its mirrored and rotated
+variants) on the full decode; a Hamming index for search and all-pairs joins; links and groups under
+measured thresholds; local features (osint.hashing.local) for crops, captions and screenshots.
 """
 
 from osint.hashing.hashes import (BITS, DECODE_SIDE, DHASH, KEYFRAME_EVERY_S, PDQ, PHASH, STAGE, VERSION,

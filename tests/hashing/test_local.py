@@ -117,3 +117,8 @@ def test_dupes_groups_a_crop_no_hash_links_and_says_why(tmp_path: Path) -> None:
     assert link["inliers"] >= 20 and link["agreement"] > 0.9 and "inliers" in link["why"]
     again = runner.invoke(app, ["dupes", "-C", str(folder), "--json", "-w", "1"])   # features kept: same answer
     assert json.loads(again.stdout)["groups"] == groups
+    other_crop = _save(_crop_caption_half(original, 0.2)[0], tmp_path / "query.jpg", 60)
+    found = json.loads(runner.invoke(app, ["similar", str(other_crop), "-C", str(folder), "--json", "-w", "1"]).stdout)
+    assert found["matches"] == []                      # no hash links a 20% crop either
+    local = {Path(m["paths"][0]).name for m in found["local_matches"]}
+    assert local == {"astronaut.jpg", "crop.jpg"}       # the original and the other crop: both show its part
