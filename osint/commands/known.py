@@ -98,16 +98,25 @@ def export(
 ) -> None:
     """Write the case's hashes (never pictures) as a list a partner team can import: SHA-256, MD5, SHA-1 and
     each photo's PDQ (Meta's reference bits), with labels. The export is logged in custody."""
-    from osint.known import export_list
+    import io
+
+    from osint.commands.common import write_csv
+    from osint.commands.hashing import _hash_case
+    from osint.known import EXPORT_COLUMNS, export_rows, save_export, vics_bytes
 
     if fmt not in ("csv", "vics"):
         fail("--format must be 'csv' or 'vics'")
     case = open_case(case_dir)
-    from osint.commands.hashing import _hash_case
-
     _hash_case(case, workers, None)
-    rows = export_list(case, file, fmt, label, source, make_executor(workers, None))
-    if as_json:
-        emit_json({"file": str(file), "format": fmt, "rows": rows})
+    rows = export_rows(case, label, source or case.name, make_executor(workers, None))
+    if fmt == "csv":
+        buf = io.StringIO()
+        write_csv(buf, EXPORT_COLUMNS, rows)
+        data = buf.getvalue().encode("utf-8")
     else:
-        out.print(f"{rows} items written to {file} ({fmt}; hashes and labels only)", highlight=False)
+        data = vics_bytes(case, rows)
+    save_export(case, file, fmt, rows, data)
+    if as_json:
+        emit_json({"file": str(file), "format": fmt, "rows": len(rows)})
+    else:
+        out.print(f"{len(rows)} items written to {file} ({fmt}; hashes and labels only)", highlight=False)

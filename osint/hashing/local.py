@@ -27,7 +27,8 @@ THUMB_SIDE = 160        # longest side of the grey thumbnail kept for the pixel 
 RATIO = 0.8             # Lowe ratio test
 RANSAC_PX = 3.0         # reprojection error (pixels at 640 px) under which a match is an inlier
 MIN_INLIERS = 12        # fewer inliers than this: no link
-MIN_AGREEMENT = 0.85    # normalised cross-correlation of the aligned overlap (blurred thumbnails)
+MIN_AGREEMENT = 0.91    # normalised cross-correlation of the aligned overlap (blurred thumbnails): burst shots
+                        # of one scene reach 0.88-0.90 (bench/dupes_eval.py), most reposts 0.93-1.0
 MIN_OVERLAP = 0.1       # the overlap must cover at least this share of the smaller picture
 SHORTLIST = 10          # candidates checked per picture
 LOCAL_VERSION = f"{FEATURE_VERSION}+thumb{THUMB_SIDE}/1"

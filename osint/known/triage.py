@@ -10,15 +10,13 @@ Exports carry hashes and labels only, never pictures.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from osint.case import Case, Item, default_actor
+from osint.case import Case, default_actor
 from osint.known.lists import HashList
 
 KIND = "known"
@@ -150,19 +148,15 @@ def export_rows(case: Case, label: str, source: str, executor: Any = None) -> li
     return rows
 
 
-def csv_bytes(rows: list[dict[str, str]]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["sha256", "md5", "sha1", "pdq", "label", "source"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue().encode("utf-8")
+EXPORT_COLUMNS = ("sha256", "md5", "sha1", "pdq", "label", "source")
 
 
-def vics_bytes(case: Case, rows: list[dict[str, str]], items: dict[str, Item]) -> bytes:
+def vics_bytes(case: Case, rows: list[dict[str, str]]) -> bytes:
     """VICS 2.0 JSON of the rows (the evidence package's envelope): MD5, SHA1, size; SHA-256, PDQ and the label
     in Comments (VICS 2.0 has no field for them), the label also in Tags."""
     from osint.evidence.vics import vics_document
 
+    items = {it.sha256: it for it in case.items(role=None)}
     media = []
     for n, r in enumerate(rows, 1):
         notes = [f"SHA-256 {r['sha256']}"] + ([f"PDQ {r['pdq']}"] if r["pdq"] else []) + \
@@ -186,13 +180,9 @@ def write_atomic(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def export_list(case: Case, path: Path, fmt: str, label: str = "", source: str = "",
-                executor: Any = None) -> int:
-    """Write the case's hashes as a CSV or VICS list at `path` (atomically) and log it; returns the row count."""
-    rows = export_rows(case, label, source or case.name, executor)
-    data = csv_bytes(rows) if fmt == "csv" else vics_bytes(case, rows, {it.sha256: it for it in case.items(role=None)})
+def save_export(case: Case, path: Path, fmt: str, rows: list[dict[str, str]], data: bytes) -> None:
+    """Write an export of `rows` (already rendered as `data`: CSV or VICS) at `path`, atomically, and log it."""
     write_atomic(path, data)
     case.append_custody("known:export", default_actor(), inputs={"items": [r["sha256"] for r in rows]},
                         outputs={"file": path.name, "sha256": hashlib.sha256(data).hexdigest()},
                         details={"format": fmt, "rows": len(rows), "pictures": 0})
-    return len(rows)
