@@ -194,7 +194,8 @@ def match_cmd(
 ) -> None:
     """Compare every face found with every reference person; list candidates, closest first.
 
-    Each line: where the face is (item, video time, box), the person, the distance (smaller is closer), how
+    Each line: where the face is (item, video time, box; in a video, one line per face followed across the
+    sampled frames, with its time span, matched on its best frames), the person, the distance (smaller is closer), how
     many of the person's reference photos agree, and the estimated false-match rate (FMR) at that distance:
     the share of pairs of different people that scored as close in calibration. A line is a candidate for
     human review, never an identification. Faces are found once and cached; re-matching after adding a
@@ -255,6 +256,7 @@ def _candidate_row(c: Any, names: dict[str, str]) -> dict[str, Any]:
             "threshold": c.threshold, "max_fmr": c.max_fmr, "crop": c.face.crop, "context": c.face.context,
             "reference_item": c.reference.item, "reference_crop": c.reference.crop, "quality": c.face.quality,
             "low_quality": c.low_quality, "ages": c.ages.as_dict() if c.ages else None,
+            "track": c.track.as_dict() if c.track else None,
             "status": "candidate for human review"}
 
 
@@ -282,7 +284,7 @@ def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: boo
     table(f"Candidates for human review ({len(rows)}; searched {scope})",
           ["item", "time s", "face", "box", "person", "distance", "FMR", "FMR of", "agree", "quality", "crop",
            "age ref -> found (gap)", "flags"],
-          [(_short(r["item"]), "" if r["frame_time_s"] is None else f"{r['frame_time_s']:.1f}", r["face"],
+          [(_short(r["item"]), _when(r), r["face"] if not r["track"] else f"{r['face']} (track {r['track']['number']})",
             ",".join(map(str, r["box"])), f"{r['person']} ({r['name']})" if r["name"] != r["person"] else r["person"],
             f"{r['distance']:.3f}", fmr_text(r["fmr"], r["fmr_is_upper_bound"]), _POPULATION[r["calibration"]],
             f"{r['agree']}/{r['photos']}", "low" if r["low_quality"] else "ok", (r["crop"] or "")[:12],
@@ -296,6 +298,15 @@ def _print_candidates(candidates: list[Any], names: dict[str, str], as_json: boo
 
 
 _POPULATION = {"children": "children", "adults": "adults", "conservative": "age unknown"}   # the table's short name
+
+
+def _when(row: dict[str, Any]) -> str:
+    """The time column: a photo nothing, a video frame its time, a track its span and size."""
+    track = row["track"]
+    if track:
+        span = f"{track['start_s']:.1f}-{track['end_s']:.1f}" if track["start_s"] is not None else "no times"
+        return f"{span} ({track['faces']} frames)"
+    return "" if row["frame_time_s"] is None else f"{row['frame_time_s']:.1f}"
 
 
 def _short(item: str) -> str:

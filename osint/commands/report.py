@@ -108,6 +108,8 @@ def review(
                   + (f" (measured on {c.population})" if c.population else ""), highlight=False)
         out.print(f"  found in {escape(printable(c.name or c.item[:12]))}" + (f" at {c.t:.1f} s" if c.t is not None else ""),
                   highlight=False)
+        if c.track:
+            out.print(f"  {c.track}", highlight=False, markup=False)
         if c.ages:
             out.print(f"  {c.ages}", highlight=False, markup=False)
         for flag in c.age_flags:

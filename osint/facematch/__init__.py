@@ -18,12 +18,13 @@ from osint.facematch.folders import FolderMatch, match_folders
 from osint.facematch.gallery import (CaseMatches, Person, RefPhoto, add_references, case_matches, not_analysed,
                                      not_analysed_note, persons, reference_faces, remove_person)
 from osint.facematch.match import REVIEW, Candidate, default_model, describe, explain, match
+from osint.facematch.tracks import Track, link_tracks, match_media
 
 __all__ = ["DETECTORS", "ENCODERS", "MIN_ENCODE_PX", "REVIEW", "STAGE", "AgeGap", "ItemDate", "age_gap", "item_date",
            "set_item_date", "under_18", "under_18_at_reference", "Calibration", "Candidate", "CaseMatches",
            "Detection", "FaceRef", "FaceSet", "FaceSettings", "FolderMatch", "FoundFace", "FrameInfo", "Group",
-           "MediaFaces", "Person", "RefPhoto", "add_references", "analyse_file", "calibration", "case_faces",
+           "MediaFaces", "Person", "RefPhoto", "Track", "add_references", "analyse_file", "calibration", "case_faces",
            "case_matches", "not_analysed", "not_analysed_note", "cluster",
            "default_model", "describe", "explain", "detect", "distances", "encode", "faces_in_frame", "from_result",
-           "fusion_scales", "match", "match_folders", "persons", "reference_faces", "remove_person", "scan_case",
+           "fusion_scales", "link_tracks", "match", "match_folders", "match_media", "persons", "reference_faces", "remove_person", "scan_case",
            "shipped"]

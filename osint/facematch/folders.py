@@ -16,7 +16,8 @@ from osint.facematch.ages import dated, file_date
 from osint.facematch.analyse import FaceSettings, analyse_file, without_images
 from osint.facematch.faceset import FaceSet, concat, from_result
 from osint.facematch.gallery import RefPhoto, choose_face
-from osint.facematch.match import Candidate, match
+from osint.facematch.match import Candidate
+from osint.facematch.tracks import match_media
 
 
 @dataclass
@@ -97,6 +98,6 @@ def match_folders(refs: Path | str, paths: Iterable[Path | str], *, settings: Fa
             result.faces += len(fs)
             found.append(fs)
     refs_set: FaceSet = concat(ref_sets, settings.models)
-    result.candidates = dated(match(concat(found, settings.models), refs_set, owners, model=model, max_fmr=max_fmr,
+    result.candidates = dated(match_media(concat(found, settings.models), refs_set, owners, model=model, max_fmr=max_fmr,
                                     top=top), {}, file_date)
     return result

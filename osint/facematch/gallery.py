@@ -19,7 +19,8 @@ from osint.facematch.ages import case_dated
 from osint.facematch.analyse import STAGE, FaceSettings, scan_case
 from osint.facematch.detect import iou
 from osint.facematch.faceset import FaceSet, case_faces, concat, from_result
-from osint.facematch.match import Candidate, match
+from osint.facematch.match import Candidate
+from osint.facematch.tracks import match_media
 
 PERSON, PHOTO = "person", "reference_photo"
 
@@ -211,11 +212,12 @@ def case_matches(case: Any, settings: FaceSettings, *, model: str | None = None,
                  top: int = 3, analyse: bool = True) -> CaseMatches:
     """Rank reference persons for every face in the case's cached results (numpy only: no collected image is
     decoded, so adding one reference re-matches a whole case in seconds), each with the person's ages in both
-    photos (ages.case_dated). `analyse`: as in reference_faces."""
+    photos (ages.case_dated); a video gives one candidate per face followed across frames (tracks.match_media).
+    `analyse`: as in reference_faces."""
     refs, owners = reference_faces(case, settings, analyse=analyse)
     faces = case_faces(case, settings)
-    found = match(faces, refs, owners, model=model, max_fmr=max_fmr, top=top,
-                  tables=calibration_tables(case, refs, owners))
+    found = match_media(faces, refs, owners, model=model, max_fmr=max_fmr, top=top,
+                        tables=calibration_tables(case, refs, owners))
     return CaseMatches(case_dated(case, found), faces, refs, owners, not_analysed(case, settings))
 
 

@@ -11,6 +11,7 @@ Results are candidates for human review, never verdicts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from osint.facematch import cohort
 from osint.facematch.ages import AgeGap
 from osint.facematch.calibration import CONSERVATIVE, Calibration, calibration, distances, min_quality, shipped
 from osint.facematch.faceset import FaceRef, FaceSet
+
+if TYPE_CHECKING:
+    from osint.facematch.tracks import Track
 
 REVIEW = "candidate for human review"
 
@@ -34,7 +38,8 @@ class Candidate:
     in the reference and the found photo and the years between (filled in where dates are known: ages.dated);
     table: which calibration ("adults", "children", "conservative") and population: what it was measured on,
     in words (every FMR shown names it); fmr_bound: no impostor of that table scored so close (fmr is an
-    upper bound)."""
+    upper bound); track: for a video, the face followed across frames that this candidate stands for
+    (tracks.match_media), `face` being its frame most like the person."""
 
     face: FaceRef
     person: str
@@ -52,6 +57,7 @@ class Candidate:
     table: str = "adults"
     population: str = "adults, no age gap"
     fmr_bound: bool = False
+    track: Track | None = None
 
 
 def default_model(population: str = "adults") -> str:

@@ -99,7 +99,8 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
     for c in found:
         name, url = _name(case, c.face.item)
         post = posts.get(c.face.item)
-        out.append(Candidate(candidate_id(c.person, c.face.item, c.face.index, c.face.t, c.face.box), c.person,
+        anchor = c.track.first if c.track else c.face      # a track's decision stays with it as frames re-rank
+        out.append(Candidate(candidate_id(c.person, anchor.item, anchor.index, anchor.t, anchor.box), c.person,
                              c.face.item,
                              c.face.index, c.distance, c.threshold, c.fmr, c.model, c.face.media_type, c.face.t,
                              c.face.frame, _derived(case, c.reference.crop, images),
@@ -108,7 +109,10 @@ def match_candidates(case: Case, images: dict[str, ImageSource], notes: list[str
                              c.fmr_bound, c.ages.describe() if c.ages else "", c.ages.flags if c.ages else (),
                              population=c.population,
                              **({"post_url": post.url, "post_date": post.date, "post_text": post.text[:2000]}
-                                if post else {})))
+                                if post else {}),
+                             track=c.track.describe() if c.track else "",
+                             best_crops=tuple(k for f in c.track.best if (k := _derived(case, f.crop, images)))
+                             if c.track else ()))
     out.sort(key=lambda c: (c.person, c.distance))
     return shown, out
 

@@ -34,7 +34,9 @@ class Candidate:
     `population` what the rate was measured on ("children 1-5 years apart", "adults, no age gap").
     `ages`: the person's age in the reference and the found photo, each photo's date and its source, and the
     years between (one sentence); `age_flags`: what does not fit (found before the reference, an age below 0
-    or of an adult, a birth year in the future). Image fields name keys of `ReportData.images`.
+    or of an adult, a birth year in the future). `track`: in a video, the face followed across frames this
+    candidate stands for (one sentence: span, frames, best frames), `best_crops` the crops of its best frames.
+    Image fields name keys of `ReportData.images`.
     """
 
     id: str
@@ -65,6 +67,8 @@ class Candidate:
     post_date: str = ""
     post_text: str = ""
     population: str = ""
+    track: str = ""
+    best_crops: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,12 @@
                 el("div", {class: "fmr", text: "false-match rate at this distance: " + pct(c.fmr, c.fmr_bound) +
                   (c.population ? " (measured on " + c.population + ")" : "")}),
                 el("div", {class: "verdict", text: "Candidate for human review, not an identification."}));
+    if (c.track) info.append(el("div", {class: "track", text: c.track}));
+    if (c.best_crops && c.best_crops.length > 1) {
+      const strip = el("div", {class: "members"});
+      c.best_crops.forEach(k => strip.append(img(k, "mini", "", "best frame")));
+      info.append(strip);
+    }
     if (c.ages) info.append(el("div", {class: "ages", text: c.ages}));
     (c.age_flags || []).forEach(f => info.append(el("div", {class: "verdict", text: "Age check: " + f})));
     if (c.photos) info.append(el("div", {text: `${c.agree} of ${c.photos} reference photo${c.photos === 1 ? "" : "s"} of ${p.name} within the threshold`}));
