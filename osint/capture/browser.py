@@ -118,6 +118,9 @@ def _router(fetcher: Fetcher, cache: dict[str, Fetched], problems: list[str]) ->
             route.abort()
             return
         got = cache.get(url)
+        if got is not None and got.size > PAGE_RESOURCE_LIMIT:   # a big video already stored: the player is enough
+            route.abort()
+            return
         if got is None:
             try:
                 got = fetcher.fetch(url, limit=PAGE_RESOURCE_LIMIT, ok_only=False)

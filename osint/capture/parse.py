@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 BACKGROUND = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\")]+)['\"]?\s*\)", re.IGNORECASE)
+BLOCKS = ["p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "blockquote", "header",
+          "footer", "pre", "figcaption", "dd", "dt", "title"]
 MEDIA_EXT = re.compile(r"\.(jpe?g|png|gif|webp|heic|heif|avif|tiff?|mp4|m4v|mov|webm|mkv|avi|3gp)(\?|$)", re.IGNORECASE)
 
 
@@ -59,7 +61,9 @@ def _text(node: Any) -> str:
         return ""
     for br in node.find_all("br"):
         br.replace_with("\n")
-    return "\n".join(s for line in node.get_text("\n").splitlines() if (s := line.strip()))
+    for block in node.find_all(BLOCKS):   # a line break after each block; inline links and emphasis stay inline
+        block.append("\n")
+    return "\n".join(s for line in node.get_text("").splitlines() if (s := " ".join(line.split())))
 
 
 def _iso(value: str) -> str:

@@ -34,6 +34,7 @@ from osint.errors import UnsupportedMedia
 from osint.media import sniff
 
 CAPTURE_KIND = "capture"
+MAX_HTML = 32 << 20             # a page's HTML larger than this is refused (media may be up to --max-size)
 RUN_KIND = "capture-run"
 TELEGRAM_HOSTS = {"t.me", "telegram.me", "www.t.me"}
 VK_HOSTS = {"vk.com", "m.vk.com", "www.vk.com", "vk.ru", "m.vk.ru"}
@@ -242,6 +243,10 @@ class _Run:
             self.emit(CaptureOutcome(url, "failed", url=first.url, error=(
                 f"served as {first.content_type or 'a media file name'} but the bytes are not a photo or video "
                 f"(they start {first.head[:16]!r})")))
+            return
+        if first.size > MAX_HTML:
+            self.emit(CaptureOutcome(url, "failed", url=first.url, error=(
+                f"not a photo or video, and at {first.size:,} bytes too large for a web page (limit {MAX_HTML:,})")))
             return
         html = first.text()
         found = detect(html, first.url) if kind == "web" else kind

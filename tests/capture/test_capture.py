@@ -256,3 +256,15 @@ def test_socks_proxy_carries_every_connection(case, site: Site):
     assert proxy.targets and set(proxy.targets) == {("127.0.0.1", port)}
     assert len(site.peers) - start == 5                            # the page and its four media URLs
     assert set(site.peers[start:]) <= proxy.ports                   # every one on a connection the proxy opened
+
+
+def test_post_text_keeps_inline_links_inline():
+    from osint.capture import read_telegram
+
+    html = ('<div class="tgme_widget_message" data-post="c/1"><div class="tgme_widget_message_text">Дети из '
+            '<a href="https://x">Херсона</a> <b>приехали</b><br/>Second line</div>'
+            '<a class="tgme_widget_message_date" href="https://t.me/c/1"><time datetime="2024-05-01T10:00:00+03:00">'
+            '</time></a></div>')
+    (post,) = read_telegram(html, "https://t.me/s/c").posts
+    assert post.text == "Дети из Херсона приехали\nSecond line"
+    assert post.date == "2024-05-01T07:00:00Z" and post.url == "https://t.me/c/1"
