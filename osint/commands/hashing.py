@@ -12,7 +12,7 @@ from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, Cluste
 
 DISTANCE_HELP = ("A distance is the number of bits in which two hashes differ: 0 means the same hash; unrelated "
                  "pictures differ in about half the bits (32 of 64, 128 of 256). Among 3,676 distinct real photos "
-                 "(bench/dupes_eval.py) none were closer than 6 (pHash), 4 (dHash) or 60 (PDQ); the defaults stay "
+                 "(bench/dupes_eval.py) none were closer than 6 (pHash), 4 (dHash) or 56 (PDQ); the defaults stay "
                  "below that. Raising them finds more reposts and more false links.")
 PhashOption = typer.Option(None, "--phash", min=0, max=64,
                            help="Largest pHash distance (of 64 bits) that links two pictures. Default 5. "

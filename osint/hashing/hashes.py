@@ -3,7 +3,9 @@
 A hash is a short bit string that changes little when a picture is resized, recompressed or lightly
 edited; the Hamming distance (number of differing bits) between two hashes measures how different two
 pictures look. PDQ is Meta's reference computed on the photo's full decode, so its bits equal any other
-PDQ implementation's (a reduced decode changes 17 bits on average: bench/pdq_reference.py); pHash, dHash and
+PDQ implementation's (a reduced decode changes 17 bits on average: bench/pdq_reference.py); photos over
+REFERENCE_MAX_PIXELS are decoded at most REDUCED_SIDE pixels for it (a full 150 Mpx decode and the reference's
+float buffers would take several GB per worker), so their PDQ is close to, not equal to, the reference's; pHash, dHash and
 the content views look at the photo shrunk to DECODE_SIDE pixels. Video keyframes are decoded at
 DECODE_SIDE for every hash (vPDQ is the format for exchanging video hashes).
 """
@@ -27,8 +29,11 @@ FLAT_EDGE = 0.05           # an edge line with at most this share of non-backgro
 SPARSE = 0.3               # a padding line (caption, status bar) has less than this share of non-background
 MIN_TRIM = 0.03            # a content view is kept when it cuts at least this share of the width or height
 MIN_CONTENT = 0.25         # ... and keeps at least this share of both
+REFERENCE_MAX_PIXELS = 50_000_000   # a larger photo's PDQ comes from a decode reduced to REDUCED_SIDE (memory)
+REDUCED_SIDE = 4096
 STAGE = "hash"
-VERSION = f"phash64+dhash64@{DECODE_SIDE}px+pdq256ref@full,content-view,every{KEYFRAME_EVERY_S:g}s/2"
+VERSION = (f"phash64+dhash64@{DECODE_SIDE}px+pdq256ref@full<={REFERENCE_MAX_PIXELS // 1_000_000}Mpx,content-view,"
+           f"every{KEYFRAME_EVERY_S:g}s/2")
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,17 @@ def shrink(rgb: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(im)
 
 
+def _pixels(path: Path | str) -> int:
+    """Width x height from the photo's header (0 where Pillow cannot read it lazily: decoded in full)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return int(im.width * im.height)
+    except Exception:  # noqa: BLE001 - HEIF and damaged headers: load_image decides and reports
+        return 0
+
+
 def hash_file(path: Path | str) -> MediaHashes:
     """Hash a photo, or every keyframe of a video (scene changes plus one every KEYFRAME_EVERY_S seconds).
 
@@ -164,7 +180,7 @@ def hash_file(path: Path | str) -> MediaHashes:
 
     kind = sniff_file(path)
     if kind.media_type == "image":
-        full = load_image(path)
+        full = load_image(path, max_side=None if _pixels(path) <= REFERENCE_MAX_PIXELS else REDUCED_SIDE)
         return MediaHashes("image", hash_picture(shrink(full, DECODE_SIDE), full=full))
     if kind.media_type == "video":
         frames = tuple(view for f in sample_frames(path, every_s=KEYFRAME_EVERY_S, max_side=DECODE_SIDE)

@@ -29,7 +29,7 @@ class Thresholds:
     """Largest Hamming distance (differing bits) at which two pictures count as the same picture, per hash.
 
     pHash and dHash defaults are the largest distances at which no two of 3,676 distinct real photos link
-    in bench/dupes_eval.py. PDQ's zero-false-link distance there is 59; the default is 31 (PDQ's published
+    in bench/dupes_eval.py. PDQ's zero-false-link distance there is 55; the default is 31 (PDQ's published
     matching threshold), which loses little recall in that table, keeps a margin for cases far larger than
     6.7 million pairs, and keeps grouping a large case fast.
     """
