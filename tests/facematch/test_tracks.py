@@ -83,3 +83,12 @@ def test_video_with_one_person_gives_one_track_candidate(clip_case: Path) -> Non
     assert track["faces"] >= 3 and track["start_s"] == pytest.approx(2.0, abs=0.15)
     assert track["end_s"] >= 3.4 and 1 <= len(track["best_frames"]) <= 3
     assert found[0]["frame_time_s"] in [f["frame_time_s"] for f in track["best_frames"]]
+
+
+def test_review_and_report_show_the_track(clip_case: Path) -> None:
+    assert runner.invoke(app, ["match", "--workers", "1", "--case", str(clip_case)]).exit_code == 0
+    listed = json.loads(runner.invoke(app, ["review", "list", "--json", "--case", str(clip_case)]).stdout)
+    assert len(listed) == 1 and "followed across" in listed[0]["track"] and listed[0]["best_crops"]
+    page = clip_case / "r.html"
+    assert runner.invoke(app, ["report", "--out", str(page), "--no-thumbnails", "--case", str(clip_case)]).exit_code == 0
+    assert listed[0]["track"] in page.read_text()
