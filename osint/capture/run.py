@@ -13,6 +13,7 @@ finished is captured anew by the next one (new acquisitions, never new copies of
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 import time
 import uuid
@@ -503,7 +504,8 @@ def capture(case: Case, urls: Iterable[str], options: CaptureOptions,
                         inputs={"urls": urls}, details={k: v for k, v in run_doc.items() if k != "urls"})
     summary.run_id, summary.resumed = run_id, resumed
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="osint-capture-") as tmp:
+    # responses wait in the case's own tmp/ (never outside the case); a killed run's folder goes at the next open
+    with tempfile.TemporaryDirectory(prefix=f"{os.getpid()}-capture-", dir=case.root / "tmp") as tmp:
         fetcher = Fetcher(options.net, Path(tmp), on_connect=on_connect)
         try:
             with maybe_browser(options.browser and browser is None, options.net.proxy, note) as launched:

@@ -252,7 +252,10 @@ class Case:
             (root / sub).mkdir(exist_ok=True)
         for leftover in (root / "tmp").iterdir():  # partial copies of a killed run (not of a live one)
             if not _pid_alive(leftover.name.split("-", 1)[0]):
-                leftover.unlink(missing_ok=True)
+                if leftover.is_dir() and not leftover.is_symlink():   # a capture's working folder
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
         db = sqlite3.connect(root / "case.db", isolation_level=None, timeout=60)
         try:
             db.execute("PRAGMA journal_mode=WAL")

@@ -86,6 +86,7 @@ def test_kill_nine_then_rerun_resumes(case, site: Site):
     proc.wait()
     done_before = _captured(case.root / "case.db")
     assert 2 <= done_before < 6
+    assert [p.name.split("-")[1] for p in (case.root / "tmp").iterdir()] == ["capture"]   # its working folder
     res = subprocess.run(args[:-4] + ["--allow-private", "--rate", "0", "--no-browser", "--json"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
@@ -98,6 +99,7 @@ def test_kill_nine_then_rerun_resumes(case, site: Site):
     acqs = case.acquisitions()
     assert len(acqs) == len({(a.sha256, a.original_path, a.source_url) for a in acqs}) == 9
     assert len(case.items()) == 8 and case.verify().ok
+    assert not list((case.root / "tmp").iterdir())                  # the killed run's folder is gone
     # a finished run, captured again: new captures and acquisitions, not one new stored copy
     again = json.loads(subprocess.run(args[:-4] + ["--allow-private", "--rate", "0", "--no-browser", "--json"],
                                       capture_output=True, text=True, timeout=120).stdout)
