@@ -44,3 +44,20 @@ def test_reencoded_trimmed_rescaled_copy_links_to_its_source(shared_data: Path, 
     assert match.linked, match
     best = match.best()     # keyframes come every second, so a pair may be 0.5 s apart; static shots repeat
     assert best.linked and best.t_a is not None and best.t_b is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", CLIPS)
+def test_vpdq_of_a_reencoded_trimmed_rescaled_copy_matches_its_source(shared_data: Path, tmp_path: Path,
+                                                                     clip: str) -> None:
+    pytest.importorskip("vpdq")
+    from osint.hashing.vpdq import vpdq_hash, vpdq_match
+
+    source = vpdq_hash(shared_data / "video" / clip)
+    copy = vpdq_hash(reencode(shared_data / "video" / clip, tmp_path / "copy.mp4", start_s=1.3, end_cut_s=0.7,
+                              scale=0.5))
+    assert all(len(f.pdq) == 64 for f in source) and len(copy) < len(source)
+    match = vpdq_match(source, copy)
+    assert match.linked and match.b_percent >= 95, match      # nearly every frame of the copy is in its source
+    others = [c for c in CLIPS if c != clip]
+    assert not vpdq_match(vpdq_hash(shared_data / "video" / others[0]), copy).linked
