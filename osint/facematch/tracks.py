@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from osint.facematch.calibration import calibration, distances, min_quality
 from osint.facematch.detect import iou
 from osint.facematch.faceset import FaceRef, FaceSet
@@ -82,9 +84,9 @@ def link_tracks(faces: FaceSet, model: str | None = None) -> tuple[list[Track], 
     tracks: list[Track] = []
     of_row: dict[int, int] = {}
     for item, rows in by_item.items():
-        for members in _link_item(faces, rows, model, strict, loose):
+        for number, members in enumerate(_link_item(faces, rows, model, strict, loose), 1):
             of_row.update({r: len(tracks) for r in members})
-            tracks.append(_track(faces, item, len([t for t in tracks if t.item == item]) + 1, members))
+            tracks.append(_track(faces, item, number, members))
     return tracks, of_row
 
 
@@ -95,10 +97,10 @@ def _when(face: dict[str, Any]) -> tuple[float, float]:
 
 
 def _link_item(faces: FaceSet, rows: list[int], model: str, strict: float, loose: float) -> list[list[int]]:
-    """Greedy linking of one video's faces, frame by frame, closest pairs first."""
+    """Greedy linking of one video's faces, frame by frame, closest pairs first. Each frame's faces are compared
+    with the latest RECENT faces of every track so far (memory grows with tracks, not with the video's length)."""
     rows = sorted(rows, key=lambda r: (_when(faces.entries[r][2]), faces.entries[r][2]["index"]))
-    sub = faces.take(rows)
-    d = distances(model, sub.enc, sub.enc)
+    enc = {m: v[rows] for m, v in faces.enc.items()}
     frames: dict[tuple[float, float], list[int]] = {}
     for k, r in enumerate(rows):
         frames.setdefault(_when(faces.entries[r][2]), []).append(k)
@@ -107,19 +109,24 @@ def _link_item(faces: FaceSet, rows: list[int], model: str, strict: float, loose
     sharp = [f.get("quality") is None or f["quality"] >= floor for f in info]
     tracks: list[list[int]] = []                 # positions in `rows`
     for when, members in frames.items():
+        recent = [(t, j) for t, track in enumerate(tracks) for j in track[-RECENT:]]
+        close: dict[tuple[int, int], tuple[float, bool]] = {}    # (face, track) -> min distance, sharp and strict
+        if recent:
+            cols = [j for _, j in recent]
+            d = distances(model, {m: v[members] for m, v in enc.items()}, {m: v[cols] for m, v in enc.items()})
+            for a, b in zip(*np.nonzero(d <= loose)):             # only close pairs reach Python
+                k, j, t, dist = members[a], cols[b], recent[b][0], float(d[a, b])
+                old = close.get((k, t), (np.inf, False))
+                close[(k, t)] = (min(old[0], dist), old[1] or (sharp[k] and sharp[j] and dist <= strict))
         pairs = []
-        for k in members:
-            for t, track in enumerate(tracks):
-                recent = track[-RECENT:]
-                dist = float(d[k, recent].min())
-                last = track[-1]
-                soon = abs(when[0] - _when(info[last])[0]) <= MAX_GAP_S or when[0] == float("inf")
-                if soon:
-                    linked = dist <= strict or (dist <= loose and _beside(info[k]["box"], info[last]["box"]))
-                else:
-                    linked = sharp[k] and any(sharp[j] and d[k, j] <= strict for j in recent)
-                if linked:
-                    pairs.append((dist, k, t))
+        for (k, t), (dist, sharp_match) in close.items():
+            last = tracks[t][-1]
+            if abs(when[0] - _when(info[last])[0]) <= MAX_GAP_S or when[0] == float("inf"):
+                linked = dist <= strict or _beside(info[k]["box"], info[last]["box"])
+            else:
+                linked = sharp_match
+            if linked:
+                pairs.append((dist, k, t))
         used_k: set[int] = set()
         used_t: set[int] = set()
         for _dist, k, t in sorted(pairs):
