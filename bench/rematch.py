@@ -40,7 +40,8 @@ def rematch(case: Any, settings: Any, what: str) -> None:
     """Time what `osint match` does after `osint refs add` (gallery.case_matches, step by step): check the
     stage cache, load the reference and all cached faces, pick each person's table from their age, score
     (cohort-normalised for children with enough others) and rank."""
-    from osint.facematch import case_faces, match, reference_faces, scan_case
+    from osint.facematch import case_faces, match_media, reference_faces, scan_case
+    from osint.facematch.ages import case_dated
     from osint.facematch.gallery import calibration_tables
 
     t0 = time.perf_counter()
@@ -49,11 +50,14 @@ def rematch(case: Any, settings: Any, what: str) -> None:
     refs, owners = reference_faces(case, settings)
     found = case_faces(case, settings)
     t2 = time.perf_counter()
-    cands = match(found, refs, owners, tables=calibration_tables(case, refs, owners))
+    cands = match_media(found, refs, owners, tables=calibration_tables(case, refs, owners))
     t3 = time.perf_counter()
+    cands = case_dated(case, cands)
+    t4 = time.perf_counter()
     print(f"re-match, {what}, over {len(found):,} cached faces ({run.cached:,} items cached, {run.computed} "
-          f"computed): {t3 - t0:.2f} s in all = cache check {t1 - t0:.2f} s + load faces and encodings {t2 - t1:.2f} s "
-          f"+ tables, scores and ranking {t3 - t2:.2f} s; {len(cands):,} candidates within the default FMR 1% "
+          f"computed): {t4 - t0:.2f} s in all = cache check {t1 - t0:.2f} s + load faces and encodings {t2 - t1:.2f} s "
+          f"+ tables, scores, video tracks and ranking {t3 - t2:.2f} s; ages of the candidates {t4 - t3:.2f} s; "
+          f"{len(cands):,} candidates within the default FMR 1% "
           f"({', '.join(sorted({c.model + ' / ' + c.table for c in cands})) or 'none'})")
 
 

@@ -211,10 +211,13 @@ def metadata_date(metadata: dict[str, Any] | None, media_type: str = "image") ->
     return ItemDate(None, "none", "; ".join(odd) or f"{what}: give one with `osint date ITEM YYYY-MM-DD`")
 
 
-def item_date(case: Any, sha256: str, item: Any = None) -> ItemDate:
+def item_date(case: Any, sha256: str, item: Any = None, given: dict[str, Any] | None = None,
+              posts: dict[str, Any] | None = None) -> ItemDate:
     """An item's date in a case: the date a person gave (`osint date`) first, else its metadata's, else the
-    date it was first posted where `osint capture` found it (the photo is at least that old)."""
-    given = case.record(DATE_RECORD, sha256)
+    date it was first posted where `osint capture` found it (the photo is at least that old). `item` and
+    `given` (its DATE_RECORD, {} for none) and `posts` (capture.item_posts) save the look-ups when the caller
+    has read them already."""
+    given = case.record(DATE_RECORD, sha256) if given is None else given
     if given and given.get("date"):
         what = given.get("what") or "date given"
         return ItemDate(given["date"], f"{what} (given by {given.get('by', '?')})")
@@ -228,7 +231,7 @@ def item_date(case: Any, sha256: str, item: Any = None) -> ItemDate:
     if found.date is None:
         from osint.capture import item_posts
 
-        post = item_posts(case).get(sha256)
+        post = (item_posts(case) if posts is None else posts).get(sha256)
         if post is not None and post.first_date:
             return ItemDate(post.first_date[:10], f"post date of {post.first_url} (osint capture; taken on or before)")
     return found
@@ -294,13 +297,29 @@ def dated(candidates: list[Any], born: dict[str, str | None], date_of: Callable[
             dates[face.item] = date_of(face.item, face.media_type)
         return dates[face.item]
 
-    return [replace(c, ages=age_gap(born.get(c.person), when(c.reference), when(c.face))) for c in candidates]
+    today = datetime.now(timezone.utc).date()
+    gaps: dict[tuple[str, str, str], AgeGap] = {}
+
+    def gap(c: Any) -> AgeGap:
+        key = (c.person, c.reference.item, c.face.item)
+        if key not in gaps:
+            gaps[key] = age_gap(born.get(c.person), when(c.reference), when(c.face), today=today)
+        return gaps[key]
+
+    return [replace(c, ages=gap(c)) for c in candidates]
 
 
 def case_dated(case: Any, candidates: list[Any]) -> list[Any]:
-    """`dated` for a case: births from the person records, dates from `item_date`."""
+    """`dated` for a case: births from the person records, dates from `item_date` (records, items and captures
+    read once for all candidates, not once per item)."""
+    from osint.capture import item_posts
+
     born = {pid: (rec or {}).get("born") for pid, rec in case.records("person").items()}
-    return dated(candidates, born, lambda sha, _media: item_date(case, sha))
+    given = case.records(DATE_RECORD)                               # one read each, not one per item
+    shas = {c.face.item for c in candidates} | {c.reference.item for c in candidates}
+    items = {it.sha256: it for it in case.items(role=None)} if len(shas) > 200 else {}
+    posts = item_posts(case) if candidates else {}
+    return dated(candidates, born, lambda sha, _media: item_date(case, sha, items.get(sha), given.get(sha, {}), posts))
 
 
 def file_date(path: str, media_type: str = "image") -> ItemDate:
