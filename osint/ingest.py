@@ -17,7 +17,7 @@ from pathlib import Path
 
 from osint.case import Case, Item, default_actor
 from osint.errors import CaseError, CorruptMedia, UnsupportedMedia
-from osint.media import HEAD_BYTES, probe, sniff
+from osint.media import HEAD_BYTES, check_regular, open_regular, probe, sniff
 
 
 MEDIA_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
@@ -56,10 +56,12 @@ class AddSummary:
 
 
 def walk(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str | None]]:
-    """Yield (file, problem) for every file under `paths`, sorted; directory symlinks are not followed.
+    """Yield (file, problem) for every file under `paths`, sorted; directory symlinks are not followed, nor
+    file symlinks that lead out of the folder being walked (nothing outside it is opened).
 
-    `problem` is None for a regular file (or a symlink to one) and a reason otherwise, so a loop, a
-    dangling link or an unreadable folder is reported rather than silently skipped.
+    `problem` is None for a regular file (or a symlink to one inside the folder) and a reason otherwise, so
+    a loop, a dangling link, a named pipe, a device or an unreadable folder is reported rather than
+    silently skipped (or waited on).
     """
     for top in paths:
         top = Path(top)
@@ -69,8 +71,9 @@ def walk(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str | None]]:
             yield top, _os_reason(exc)
             continue
         if not stat.S_ISDIR(st.st_mode):
-            yield top, None if stat.S_ISREG(st.st_mode) else "not a regular file"
+            yield top, _regular(top)
             continue
+        root = os.path.realpath(top)
         errors: list[OSError] = []
         for folder, dirs, files in os.walk(top, onerror=errors.append, followlinks=False):
             dirs.sort()
@@ -79,12 +82,10 @@ def walk(paths: Iterable[Path | str]) -> Iterator[tuple[Path, str | None]]:
                     yield Path(folder, d), "symbolic link to a folder: not followed"
             for name in sorted(files):
                 path = Path(folder, name)
-                try:
-                    st = path.stat()
-                except OSError as exc:
-                    yield path, _os_reason(exc)
+                if path.is_symlink() and not _inside(os.path.realpath(path), root):
+                    yield path, "symbolic link to a file outside the folder: not followed"
                     continue
-                yield path, None if stat.S_ISREG(st.st_mode) else "not a regular file"
+                yield path, _regular(path)
         for err in errors:
             yield Path(err.filename or top), _os_reason(err)
 
@@ -93,6 +94,19 @@ def original_name(path: Path) -> str:
     """How an input's path is recorded: absolute, with `..` and `.` resolved (so `../in/x` and its absolute
     path are one acquisition), and a file name that is not UTF-8 kept readable with its bytes as \\xNN."""
     return os.fsencode(os.path.abspath(path)).decode("utf-8", "backslashreplace")
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _regular(path: Path) -> str | None:
+    """None for a regular file, else why not (checked without opening it)."""
+    try:
+        check_regular(path)
+    except OSError as exc:
+        return _os_reason(exc)
+    return None
 
 
 def _os_reason(exc: OSError) -> str:
@@ -117,7 +131,7 @@ def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", no
     original = origin or original_name(path)
     try:
         mtime = origin_mtime if origin else datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat()
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:   # never waits on a named pipe or reads a device
             head = fh.read(HEAD_BYTES)
         if not head:
             return AddOutcome(original, "failed", size=0, error="empty file (0 bytes)")
@@ -137,6 +151,7 @@ def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", no
         if existing is None:
             info = probe(staged.tmp, kind)
             meta, meta_error, width, height = info.metadata, info.metadata_error, info.width, info.height
+            meta_error = meta_error and meta_error.replace(str(staged.tmp), original)
         else:  # same bytes already stored from elsewhere: only a new acquisition
             meta, meta_error, width, height = {}, None, existing.width, existing.height
         new_item, new_acq = case.add_item(staged, media_type=kind.media_type, format=kind.format, mime=kind.mime,
@@ -149,8 +164,9 @@ def add_file(case: Case, path: Path, *, collector: str, source_url: str = "", no
                           kind.format, staged.size, warning=meta_error)
     except UnsupportedMedia as exc:
         return _not_media(original, path, role, exc)
-    except CorruptMedia as exc:
-        return AddOutcome(original, "failed", staged.sha256, size=staged.size, error=str(exc))
+    except CorruptMedia as exc:  # a decoder names the file it read: the copy in tmp/, which is the input
+        return AddOutcome(original, "failed", staged.sha256, size=staged.size,
+                          error=str(exc).replace(str(staged.tmp), original))
     finally:
         case.discard(staged)
 

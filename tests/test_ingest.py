@@ -158,3 +158,19 @@ def test_videos_are_probed(case: Case, shared_data: Path) -> None:
     assert item.metadata["duration_s"] == pytest.approx(275 / 29.97, abs=0.01)
     assert item.metadata["fps"] == pytest.approx(29.97, abs=0.01)
     assert item.metadata["codec"] == "h264"
+
+
+def test_a_damaged_png_is_named_by_its_input_path_not_the_cases_partial_copy(case, tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (1, 2, 3)).save(buf, "PNG")
+    data = buf.getvalue()
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(data[:40] + b"\0" * 20 + data[60:])
+    outcome = add_paths(case, [bad], collector="t").outcomes[0]
+    assert outcome.status == "failed" and ".part" not in str(outcome.error)
+    assert str(case.root / "tmp") not in str(outcome.error)
+    assert str(bad) in str(outcome.error)

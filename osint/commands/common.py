@@ -81,6 +81,19 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+def regular_input(path: Path | None) -> Path | None:
+    """Callback for an option or argument naming a file to read: anything but a regular file (a named pipe
+    would wait forever, a device never end) is refused with one line before it is opened."""
+    if path is not None:
+        from osint.media import check_regular
+
+        try:
+            check_regular(path)
+        except OSError as exc:
+            fail(f"{path}: {exc.strerror or exc}")
+    return path
+
+
 def file_error(path: str, reason: str) -> None:
     """The one line printed for an input that failed: the file, then why (names are never read as markup)."""
     err.print(f"[red]error:[/] {escape(printable(path))}: {escape(printable(reason))}", highlight=False)

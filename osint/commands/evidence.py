@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, JsonOption, emit_json, err, fail,
-                                   open_case, out, printable, progress, table)
+                                   open_case, out, printable, progress, regular_input, table)
 
 keys_app = typer.Typer(help="Signing keys (Ed25519) that belong to you, not to a case: kept in $OSINT_HOME/keys "
                             "(default ~/.config/osint/keys), private half encrypted with your passphrase.",
@@ -156,7 +156,7 @@ def evidence_export(
 @evidence_app.command("verify")
 def evidence_verify(
     bundle: Path = typer.Argument(..., help="Bundle folder or .zip (read in place; nothing is extracted)."),
-    pubkey: Optional[Path] = typer.Option(None, "--pubkey", help="PEM public key of the signer you trust "
+    pubkey: Optional[Path] = typer.Option(None, "--pubkey", callback=regular_input, help="PEM public key of the signer you trust "
                                                                  "(from `osint keys export-public`)."),
     trust: list[str] = typer.Option([], "--trust", help="A trusted signer fingerprint (32+ hex digits; the whole one is best) instead "
                                                         "of --pubkey; repeatable."),

@@ -209,6 +209,8 @@ def match_cmd(
     names: dict[str, str] = {}
     unsearched: dict[str, str] = {}
     if refs is not None:
+        if not refs.is_dir():
+            fail(f"{refs}: not a folder (--refs takes a folder with one subfolder of photos per person)")
         if not paths:
             fail("give the collected files or folders to search after --refs DIR")
         with progress("analysing", None) as advance:

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, ClusterOption, JsonOption, WorkersOption,
                                    emit_json, err, fail, file_error, make_executor, open_case, out, printable, progress,
-                                   table)
+                                   regular_input, table)
 
 landmarks_app = typer.Typer(help="The landmark gallery: geotagged reference photos of suspected sites.",
                             no_args_is_help=True)
@@ -41,7 +41,7 @@ def geolocate(
     time: Optional[str] = typer.Option(None, "--time", help="Capture time with its UTC offset, e.g. "
                                        "2024-05-14T10:20+03:00. Default: EXIF DateTimeOriginal+OffsetTime, "
                                        "else GPS time."),
-    areas: Optional[Path] = typer.Option(None, "--areas", help="GeoJSON of named polygons supplied by you (known "
+    areas: Optional[Path] = typer.Option(None, "--areas", callback=regular_input, help="GeoJSON of named polygons supplied by you (known "
                                          "sites, areas as drawn by your source); answers inside them are tagged. "
                                          "The toolkit draws no borders of its own."),
     places: bool = typer.Option(True, "--places/--no-places", help="Country, region and nearest town from the "
@@ -188,7 +188,7 @@ def landmarks_add(
     lat: Optional[float] = typer.Option(None, "--lat", help="Latitude of the place, decimal degrees (north +)."),
     lon: Optional[float] = typer.Option(None, "--lon", help="Longitude of the place, decimal degrees (east +)."),
     label: str = typer.Option("", "--label", help="Name of the place, shown with every match."),
-    csv_file: Optional[Path] = typer.Option(None, "--csv", help="CSV with rows file,lat,lon,label (files relative "
+    csv_file: Optional[Path] = typer.Option(None, "--csv", callback=regular_input, help="CSV with rows file,lat,lon,label (files relative "
                                             "to the CSV), instead of PATHS/--lat/--lon/--label."),
     actor: Optional[str] = typer.Option(None, envvar="OSINT_ACTOR", help="Who adds them (custody log)."),
     case_dir: Optional[Path] = CaseOption,
@@ -262,9 +262,9 @@ def landmarks_rm(
 def map_cmd(
     out_file: Path = typer.Option(Path("map.html"), "--out", "-o", help="HTML file to write (one file, works "
                                   "offline: no scripts, tiles or fonts are fetched from anywhere)."),
-    from_json: Optional[Path] = typer.Option(None, "--from", help="Results saved with `osint geolocate ... --json`, "
+    from_json: Optional[Path] = typer.Option(None, "--from", callback=regular_input, help="Results saved with `osint geolocate ... --json`, "
                                              "instead of the case's stored results."),
-    areas: Optional[Path] = typer.Option(None, "--areas", help="Your GeoJSON areas to draw as well."),
+    areas: Optional[Path] = typer.Option(None, "--areas", callback=regular_input, help="Your GeoJSON areas to draw as well."),
     geojson_out: Optional[Path] = typer.Option(None, "--geojson", help="Also write all answers as GeoJSON."),
     case_dir: Optional[Path] = CaseOption,
 ) -> None:

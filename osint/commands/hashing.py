@@ -250,8 +250,10 @@ def similar(
 
     try:
         query = hash_file(picture)
-    except (OsintError, OSError) as exc:
+    except OsintError as exc:
         fail(f"{picture}: {exc}")
+    except OSError as exc:
+        fail(f"{picture}: {exc.strerror or exc}")
     case, run, limits, hashes = _hashed_case(case_dir, workers, cluster, phash, dhash, pdq)
     matches = HashSet(hashes).similar(query, limits)
     local = _local_set(case, workers, cluster) if crops and query.media_type == "image" else None

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, JsonOption, emit_json, err, fail,
-                                   file_error, fmr_text, open_case, out, printable, table)
+                                   file_error, fmr_text, open_case, out, printable, regular_input, table)
 
 review_app = typer.Typer(help="Record decisions on match candidates: confirmed, rejected or unsure, by whom.")
 
@@ -186,7 +186,7 @@ def review_set(
 
 @review_app.command("import")
 def review_import(
-    file: Path = typer.Argument(..., help="The decisions JSON exported from the report page (key e)."),
+    file: Path = typer.Argument(..., callback=regular_input, help="The decisions JSON exported from the report page (key e)."),
     case_dir: Optional[Path] = CaseOption,
     as_json: bool = JsonOption,
 ) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from osint.errors import UnsupportedMedia
 
@@ -58,9 +62,37 @@ def sniff(head: bytes) -> MediaKind:
     raise UnsupportedMedia(f"not a photo or video ({_describe(head)})")
 
 
+_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
+def _not_regular(mode: int, path: Path | str) -> OSError:
+    kind = next((name for test, name in _KINDS if test(mode)), "not a plain file")
+    return OSError(errno.EINVAL, f"not a regular file ({kind})", str(path))
+
+
+def check_regular(path: Path | str) -> None:
+    """Raise OSError unless `path` is (or links to) a regular file: checked before anything opens it, since a
+    named pipe blocks its reader until someone writes and a device may never end."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise _not_regular(mode, path)
+
+
+def open_regular(path: Path | str) -> BinaryIO:
+    """Open a regular file for reading without ever blocking on a pipe or device (OSError if it is not one)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _not_regular(mode, path)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 def sniff_file(path: Path | str) -> MediaKind:
-    """Classify the file at `path` from its first bytes (OSError if it cannot be read)."""
-    with open(path, "rb") as fh:
+    """Classify the file at `path` from its first bytes (OSError if it cannot be read or is not a regular file)."""
+    with open_regular(path) as fh:
         return sniff(fh.read(HEAD_BYTES))
 
 
