@@ -20,6 +20,7 @@ import numpy as np
 from osint.errors import OsintError
 
 FEATURE_VERSION = "rootsift-640-1000-v1"
+FLANN_SEED = 0x05EED     # seed of the word trees: the same words in every run (see WordIndex._flann_index)
 MAX_SIDE = 640          # pictures are shrunk to this longer side before feature extraction (pixels)
 MAX_FEATURES = 1000     # strongest SIFT keypoints kept per picture
 
@@ -114,6 +115,9 @@ class WordIndex:
         import cv2
 
         if self._flann is None:
+            # FLANN's randomised trees draw from OpenCV's random generator, whose state depends on whatever ran
+            # before in the process (RANSAC draws from it): seeded, every run assigns the same words
+            cv2.setRNGSeed(FLANN_SEED)
             self._flann = cv2.flann_Index(self.vocab, dict(algorithm=1, trees=4))  # type: ignore[attr-defined]
         return self._flann
 

@@ -108,3 +108,26 @@ def test_relabelling_a_landmark_reuses_its_cached_features(case, tmp_path, monke
     again = add_landmarks(case, [(photo, 50.0, 36.0, "boarding school no. 2")])[0]
     assert (again.status, again.features) == ("updated", first.features) and first.features > 0
     assert [e.label for e, _ in gallery(case)] == ["boarding school no. 2"]
+
+
+def test_index_answers_do_not_depend_on_what_ran_before_in_the_process() -> None:
+    """A landmark result is the same from a freshly built index and from the cached one loaded in another run,
+    whatever else drew from OpenCV's random generator before (RANSAC does): the word trees are seeded."""
+    import cv2
+
+    photos = [scene(s) for s in range(6)]
+    feats = [extract_features(p) for p in photos]
+    entries = [GalleryEntry(f"k{i}", 50.0 + i, 30.0, f"place {i}") for i in range(len(feats))]
+    query = extract_features(other_view(photos[2]))
+    cv2.setRNGSeed(11)
+    built = LandmarkIndex.build(entries, feats)
+    first = built.shortlist(query, 6)
+    for history in (12, 13):
+        cv2.setRNGSeed(history)
+        cv2.randu(np.zeros((100, 100), np.float32), 0, 1)
+        cached = LandmarkIndex.load(built.save())
+        assert cached.shortlist(query, 6) == first
+        cv2.setRNGSeed(history)
+        rebuilt = LandmarkIndex.build(entries, feats)
+        assert rebuilt.shortlist(query, 6) == first
+        assert np.array_equal(rebuilt.matrix.toarray(), built.matrix.toarray())
