@@ -32,9 +32,13 @@ class ImportSummary:
 
 
 def record_decision(case: Case, candidate: Candidate, decision: str, reviewer: str, comment: str = "", *,
-                    via: str = "cli", time: str | None = None, source: dict[str, Any] | None = None) -> Decision:
+                    via: str = "cli", claimed_time: str | None = None,
+                    source: dict[str, Any] | None = None) -> Decision:
     """Record `reviewer`'s decision on `candidate` (replacing their earlier one; custody keeps every change,
     with the reviewer as actor and who recorded it, e.g. who imported a page's export, as `recorded_by`).
+
+    `time` is when the case recorded it (this computer's clock); a time the reviewer's page gives is kept
+    beside it as `claimed_time`, the reviewer's claim, never in its place.
 
     The record keeps what was decided on (person, item, face and box, distance, model), so it stays meaningful if
     the match stage is re-run, and it names the item's SHA-256, so evidence bundles of that item carry it."""
@@ -43,15 +47,16 @@ def record_decision(case: Case, candidate: Candidate, decision: str, reviewer: s
     reviewer = reviewer.strip()
     if not reviewer:
         raise DecisionError("a decision needs the reviewer's name")
-    made = Decision(candidate.id, decision, reviewer, comment.strip(), time or utcnow())
+    made = Decision(candidate.id, decision, reviewer, comment.strip(), utcnow())
     data = {"candidate": candidate.id, "decision": decision, "reviewer": reviewer, "comment": made.comment,
-            "time": made.time, "via": via, "person": candidate.person, "item": candidate.item,
+            "time": made.time, **({"claimed_time": claimed_time} if claimed_time else {}), "via": via, "person": candidate.person, "item": candidate.item,
             "face": candidate.face, "box": candidate.box, "t": candidate.t, "distance": candidate.distance,
             "threshold": candidate.threshold, "fmr": candidate.fmr, "fmr_is_upper_bound": candidate.fmr_bound,
             "model": candidate.model, "population": candidate.population}
     case.put_record(KIND, _key(candidate.id, reviewer), data, action="review", actor=reviewer,
                     inputs={"candidate": candidate.id, "item": candidate.item, "person": candidate.person},
-                    details={"decision": decision, "via": via, "recorded_by": default_actor(), **(source or {})})
+                    details={"decision": decision, "via": via, "recorded_by": default_actor(),
+                             **({"claimed_time": claimed_time} if claimed_time else {}), **(source or {})})
     return made
 
 
@@ -83,6 +88,8 @@ def import_decisions(case: Case, path: Path | str, candidates: Mapping[str, Cand
         raise DecisionError(f"{path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise DecisionError(f"{path}: not a JSON file ({exc})") from None
+    except RecursionError:
+        raise DecisionError(f"{path}: not a decisions export (JSON nested too deeply to read)") from None
     if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
         raise DecisionError(f"{path}: not a decisions export of an osint report (format {EXPORT_FORMAT})")
     if doc.get("case_id") != case.id:
@@ -90,8 +97,11 @@ def import_decisions(case: Case, path: Path | str, candidates: Mapping[str, Cand
     source = {"file": path.name, "file_sha256": hashlib.sha256(raw).hexdigest()}
     recorded = already = 0
     errors = []
+    decisions = doc.get("decisions") or []
+    if not isinstance(decisions, list):
+        raise DecisionError(f"{path}: \"decisions\" must be a list of decisions, not {type(decisions).__name__}")
     current = case.records(KIND)
-    for n, entry in enumerate(doc.get("decisions") or [], 1):
+    for n, entry in enumerate(decisions, 1):
         try:
             if not isinstance(entry, dict):
                 raise DecisionError("not an object")
@@ -99,12 +109,14 @@ def import_decisions(case: Case, path: Path | str, candidates: Mapping[str, Cand
             if cand is None:
                 raise DecisionError(f"candidate {entry.get('candidate')!r} is not in this case's current matches")
             reviewer, decision = str(entry.get("reviewer", "")).strip(), str(entry.get("decision", ""))
-            comment, time = str(entry.get("comment") or ""), str(entry.get("time") or "") or None
+            comment, claimed = str(entry.get("comment") or ""), str(entry.get("time") or "") or None
             old = current.get(_key(cand.id, reviewer))
-            if old and (old["decision"], old["comment"], old["time"]) == (decision, comment.strip(), time):
+            if old and (old["decision"], old["comment"], old.get("claimed_time")) == (decision, comment.strip(),
+                                                                                       claimed):
                 already += 1
                 continue
-            record_decision(case, cand, decision, reviewer, comment, via="report", time=time, source=source)
+            record_decision(case, cand, decision, reviewer, comment, via="report", claimed_time=claimed,
+                            source=source)
             recorded += 1
         except DecisionError as exc:
             errors.append(f"{path}: decision {n}: {exc}")

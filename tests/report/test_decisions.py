@@ -86,3 +86,25 @@ def test_evidence_bundle_of_the_item_carries_its_decisions(case, item: str, tmp_
     doc = json.loads((out.path / "data" / "results.json").read_text())
     decisions = [r["data"] for r in doc["records"] if r["kind"] == "decision"]
     assert decisions and decisions[0]["decision"] == "confirmed" and decisions[0]["item"] == item
+
+
+@pytest.mark.parametrize("content", ["[" * 100_000, '{"format": "%s", "case_id": "%s", "decisions": 5}',
+                                     '{"format": "%s", "case_id": "%s", "decisions": {"a": 1}}', "\x00\xff", ""])
+def test_any_malformed_file_is_one_clear_error(case, tmp_path: Path, content: str) -> None:
+    path = tmp_path / "d.json"
+    path.write_bytes((content % (EXPORT_FORMAT, case.id) if "%s" in content else content).encode("utf-8", "replace"))
+    with pytest.raises(DecisionError, match=str(path)):
+        import_decisions(case, path, {})
+
+
+def test_an_imported_time_is_the_reviewers_claim_beside_the_time_of_import(case, item: str, tmp_path: Path) -> None:
+    cand = _candidate(item)
+    path = _export(tmp_path / "d.json", case.id, [{"candidate": cand.id, "decision": "confirmed", "reviewer": "Olena",
+                                                   "time": "1999-01-01T00:00:00Z"}])
+    assert import_decisions(case, path, {cand.id: cand}).recorded == 1
+    data = case.records("decision")[f"{cand.id}:Olena"]
+    assert data["claimed_time"] == "1999-01-01T00:00:00Z" and data["time"] > "2026"
+    assert [d.time for d in case_decisions(case)] == [data["time"]]
+    entry = [e for e in case.custody() if e.action == "review"][-1]
+    assert entry.details["claimed_time"] == "1999-01-01T00:00:00Z" and entry.time[:10] == data["time"][:10]
+    assert import_decisions(case, path, {cand.id: cand}).already == 1   # the same file again: nothing new
