@@ -162,7 +162,15 @@ def run_stage(case: Case, stage: str, version: str, compute: Compute, items: Ite
 
     `keep(item, data)`, run here in the coordinating process, turns a computed result into what is stored
     (e.g. moves image bytes into the case's derived files and keeps their hashes)."""
-    items = list(items)
+    with case.stage_lock(stage, version):  # a concurrent run of this stage waits, then finds it done
+        return _run_stage(case, stage, version, compute, list(items), executor, chunk, actor, details, on_item,
+                          keep)
+
+
+def _run_stage(case: Case, stage: str, version: str, compute: Compute, items: list[Item], executor: Executor | None,
+               chunk: int, actor: str | None, details: dict[str, Any] | None,
+               on_item: Callable[[Item, Any, str | None], None] | None,
+               keep: Callable[[Item, Any], Any] | None) -> StageRun:
     todo = case.pending(stage, version, items)
     run = StageRun(stage, version, cached=len(items) - len(todo))
     by_path = {case.object_path(it.sha256): it for it in todo}

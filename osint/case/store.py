@@ -9,6 +9,7 @@ Layout of a case folder::
     custody.head         the custody log's newest seq and hash, kept outside the database (the anchor)
     tmp/                 partial copies; anything here after a crash is garbage and is removed on open
     pending/             journals of bundles being written outside the case, settled on open after a crash
+    locks/               one lock file per stage version being computed (see `stage_lock`)
 
 Only this module writes the database. Every write is one SQLite transaction that also appends its custody
 entry, and an original is renamed into place (after fsync) inside the transaction that refers to it, so a
@@ -537,6 +538,20 @@ class Case:
         return [_result(r) for r in self._rows("SELECT * FROM results WHERE data LIKE ? ESCAPE '\\' "
                                                "ORDER BY sha256, stage, version", [f"%{escaped}%"])]
 
+    @contextmanager
+    def stage_lock(self, stage: str, version: str) -> Iterator[None]:
+        """Held while one process computes a stage version, so that a second run of it waits and then finds
+        the work done instead of computing and logging it again (released by the kernel if killed)."""
+        folder = self.root / "locks"
+        folder.mkdir(exist_ok=True)
+        name = hashlib.sha256(f"{stage}\0{version}".encode()).hexdigest()[:24]
+        fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def pending(self, stage: str, version: str, items: Iterable[Item]) -> list[Item]:
         """Those of `items` that have no stored result (nor error) for this stage and version."""
         done = {r[0] for r in self.db.execute("SELECT sha256 FROM results WHERE stage=? AND version=?",
@@ -550,7 +565,8 @@ class Case:
 
     def put_results(self, stage: str, version: str, results: Sequence[tuple[str, Any, str | None]],
                     actor: str | None = None, details: dict[str, Any] | None = None) -> CustodyEntry | None:
-        """Store (sha256, data, error) results of one stage run and log them as one custody entry.
+        """Store (sha256, data, error) results of one stage run and log them as one custody entry; a result
+        already stored for the same item, stage and version is kept (each is computed and logged once).
 
         `data` must be JSON-serialisable (dataclasses go through `dataclasses.asdict` first). The custody
         entry names every input hash and the SHA-256 of each stored result, so a result edited later no
@@ -561,6 +577,11 @@ class Case:
         now = utcnow()
         outputs: dict[str, str] = {}
         with self.transaction() as db:
+            stored = {r[0] for r in db.execute("SELECT sha256 FROM results WHERE stage=? AND version=?",
+                                               (stage, version))}
+            results = [r for r in results if r[0] not in stored]  # a concurrent run stored it first: keep that
+            if not results:
+                return None
             for sha, data, error in results:
                 text = None if data is None else json.dumps(data, ensure_ascii=False, sort_keys=True)
                 db.execute("INSERT OR REPLACE INTO results (sha256,stage,version,data,error,created_at) "

@@ -94,3 +94,34 @@ def test_kill_9_mid_analysis_then_rerun_computes_each_item_once(tmp_path: Path) 
     assert logged == 600, "each item's result is logged exactly once, across the killed run and the re-run"
     with Case.open(case) as opened:
         assert opened.verify().ok
+
+
+def test_two_concurrent_hash_runs_compute_and_log_each_result_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    for i in range(120):
+        make_photo(tmp_path / "in" / f"{i:03d}.jpg", seed=i, size=(64, 48), quality=70)
+    case = tmp_path / "case"
+    cmd = [sys.executable, "-m", "osint.cli"]
+    subprocess.run([*cmd, "init", str(case)], check=True, capture_output=True)
+    subprocess.run([*cmd, "add", str(tmp_path / "in"), "-C", str(case)], check=True, capture_output=True)
+    runs = [subprocess.Popen([*cmd, "hash", "-C", str(case), "--workers", "1", "--json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in runs]
+    assert [p.returncode for p in runs] == [0, 0], outs
+    db = case / "case.db"
+    logged = db_count(db, "SELECT sum(json_array_length(json_extract(entry, '$.inputs.items'))) FROM custody "
+                        "WHERE json_extract(entry, '$.action') = 'analyse:hash'")
+    assert db_count(db, "SELECT count(*) FROM results") == 120 and logged == 120
+    with Case.open(case) as opened:
+        assert opened.verify().ok
+
+
+def test_a_result_already_stored_is_kept_not_logged_again(case: Case, tmp_path: Path) -> None:
+    make_photo(tmp_path / "a.jpg", seed=1)
+    add_paths(case, [tmp_path / "a.jpg"], collector="t")
+    sha = case.items()[0].sha256
+    assert case.put_results("s", "1", [(sha, {"n": 1}, None)]) is not None
+    assert case.put_results("s", "1", [(sha, {"n": 2}, None)]) is None   # a concurrent run's duplicate
+    assert case.result(sha, "s", "1").data == {"n": 1} and case.verify().ok
