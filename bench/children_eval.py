@@ -3,6 +3,7 @@
     python bench/children_eval.py               # measure, print, (re)write osint/facematch/calibration/children.json
     python bench/children_eval.py --no-write    # measure and print only
     python bench/children_eval.py --repeats 5   # more random person splits (default 3)
+    python bench/children_eval.py --flip        # encode each face and its mirror, averaged (measured; never writes)
 
 Every photo goes through the package's own pipeline (YuNet, then dlib ResNet and SFace on the most central
 face, as bench/face_eval.py). Genuine pairs: two photos of one child, both under 18, taken 1 to 5 years apart.
@@ -52,18 +53,18 @@ sys.path.insert(0, str(ROOT / "bench"))
 Enc = dict[str, np.ndarray]
 
 
-def _central(path: str) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
+def _central(args: tuple[str, bool]) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
     from face_eval import central_face
 
-    return central_face(path, "yunet")
+    return central_face(args[0], "yunet", args[1])
 
 
-def encode(files: list[str], root: Path, name: str, workers: int) -> dict[str, np.ndarray]:
+def encode(files: list[str], root: Path, name: str, workers: int, flip: bool = False) -> dict[str, np.ndarray]:
     """Encodings of the most central face of each file, cached in CACHE (outside the repository)."""
     from osint.facematch.analyse import FaceSettings
 
-    version = FaceSettings(detector="yunet", encoder="fused").version()
-    cache = CACHE / f"{name}.npz"
+    version = FaceSettings(detector="yunet", encoder="fused", flip=flip).version()
+    cache = CACHE / f"{name}{'-flip' if flip else ''}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         if str(z["version"]) == version and list(z["files"]) == files:
@@ -73,7 +74,7 @@ def encode(files: list[str], root: Path, name: str, workers: int) -> dict[str, n
     n = len(files)
     dl, sf, ok = np.zeros((n, 128), np.float32), np.zeros((n, 128), np.float32), np.zeros(n, bool)
     with ProcessPoolExecutor(workers) as pool:
-        for i, (d, s, _, _, _) in enumerate(pool.map(_central, [str(root / f) for f in files], chunksize=8)):
+        for i, (d, s, _, _, _) in enumerate(pool.map(_central, [(str(root / f), flip) for f in files], chunksize=8)):
             if d is not None:
                 dl[i], sf[i], ok[i] = d, s, True
     print(f"encodings: {n} images in {time.time() - t0:.0f} s with {workers} processes, cached in {cache}")
@@ -83,7 +84,7 @@ def encode(files: list[str], root: Path, name: str, workers: int) -> dict[str, n
     return out
 
 
-def adult_cohort(workers: int) -> Enc | None:
+def adult_cohort(workers: int, flip: bool = False) -> Enc | None:
     """400 LFW adults (one photo each) as a public adult cohort, when ../shared/data/faces is present.
     Measured only: LFW states no licence, so no encoding of it ships."""
     if not FACES.is_dir():
@@ -96,7 +97,7 @@ def adult_cohort(workers: int) -> Enc | None:
             seen.add(r["identity"])
             files.append(r["file"])
     files = files[::max(1, len(files) // 400)][:400]
-    z = encode(files, FACES, "lfw400", workers)
+    z = encode(files, FACES, "lfw400", workers, flip)
     return {m: z[m][z["ok"]] for m in ("dlib", "sface")}
 
 
@@ -255,12 +256,15 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--repeats", type=int, default=3, help="random halvings of the persons")
     ap.add_argument("--no-write", action="store_true", help="do not rewrite the shipped children table")
+    ap.add_argument("--flip", action="store_true", help="encode each face and its mirror, averaged (measured only: "
+                    "the shipped encoder does not flip, so the table is not rewritten)")
+    ap.add_argument("--no-adults", action="store_true", help="skip the LFW adult cohort row")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is not present")
         return
     rows = list(csv.DictReader(open(DATA / "labels.csv")))
-    z = encode([r["file"] for r in rows], DATA, "children", args.workers)
+    z = encode([r["file"] for r in rows], DATA, "children", args.workers, args.flip)
     ok = z["ok"]
     person = np.asarray([r["person"] for r in rows])[ok]
     age = np.asarray([int(r["age"]) for r in rows])[ok]
@@ -270,7 +274,7 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
     print(f"children: {len(rows)} photos of {len(persons)} persons, {int(ok.sum())} with an encodable face; "
           f"{int(gen_all.sum())} genuine pairs (one child under 18, 1-5 years apart), {int(imp_all.sum())} "
           f"impostor pairs (two children under 18)")
-    adults = adult_cohort(args.workers)
+    adults = None if args.no_adults else adult_cohort(args.workers, args.flip)
     top_k = f"fused+cohort{max(SHIP)}, adaptive top-K"
     methods = [f"{m} raw" for m in MODELS] + [f"fused+cohort{n}" for n in SIZES] + \
         [f"{m}+cohort{max(SHIP)}" for m in ("dlib", "sface")] + [top_k]
@@ -408,7 +412,7 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
               f"of {row['n_impostor']:,} pairs")
     raw_best = max(MODELS, key=lambda m: (figures[f"{m} raw"]["tar_at_real_0.001"][0]))
     print(f"\ndefault for children: {raw_best} without a cohort, fused+cohort with 10 or more other persons")
-    if not args.no_write:
+    if not (args.no_write or args.flip):
         table = {"generated_by": "bench/children_eval.py",
                  "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "data": "../shared/data/children: FG-NET, 41 persons, photos under 18; numbers only",

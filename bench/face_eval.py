@@ -4,6 +4,7 @@
     python bench/face_eval.py --no-write      # measure and print only
     python bench/face_eval.py --small-faces   # also: how recognition degrades as faces shrink (12..64 px)
     python bench/face_eval.py --detectors     # also: detector recall/speed on _multi boxes and video frames
+    python bench/face_eval.py --flip          # measure with flip augmentation (face + mirror averaged); never writes
 
 Every labelled image is run through the package's own pipeline (default detector, then dlib ResNet and
 SFace on the most central face). Genuine pairs: every pair of images of one identity, except copies of one
@@ -38,12 +39,13 @@ SUSPECTED = [("deepface_p13", "George_Clooney"), ("deepface_p11", "Matt_Damon")]
 sys.path.insert(0, str(ROOT))
 
 
-def central_face(path: str, detector: str) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
+def central_face(path: str, detector: str,
+                 flip: bool = False) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
     """(dlib, sface, faces found, chosen face width, quality) for the encodable face nearest the centre."""
     from osint.facematch.analyse import FaceSettings, faces_in_frame
     from osint.media import load_image
 
-    settings = FaceSettings(detector=detector, encoder="fused")
+    settings = FaceSettings(detector=detector, encoder="fused", flip=flip)
     rgb = load_image(path)
     rows: dict = {"dlib": [], "sface": []}
     faces = faces_in_frame(rgb, settings, rows=rows)
@@ -61,7 +63,7 @@ def most_central(faces: list, height: int, width: int):  # -> FoundFace
     return min(faces, key=lambda f: (f.box[0] + f.box[2] / 2 - width / 2) ** 2 + (f.box[1] + f.box[3] / 2 - height / 2) ** 2)
 
 
-def _central(args: tuple[str, str]) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
+def _central(args: tuple[str, str, bool]) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
     return central_face(*args)
 
 
@@ -84,12 +86,12 @@ def suspected_pairs() -> set[frozenset[str]]:
     return {frozenset(p) for p in SUSPECTED}
 
 
-def encode_all(files: list[str], detector: str, workers: int) -> dict[str, np.ndarray]:
+def encode_all(files: list[str], detector: str, workers: int, flip: bool = False) -> dict[str, np.ndarray]:
     """Encodings of every labelled image (cached under out/face_eval, keyed by the stage version)."""
     from osint.facematch.analyse import FaceSettings
 
-    version = FaceSettings(detector=detector, encoder="fused").version()
-    cache = CACHE / f"{detector}.npz"
+    version = FaceSettings(detector=detector, encoder="fused", flip=flip).version()
+    cache = CACHE / f"{detector}{'-flip' if flip else ''}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         if str(z["version"]) == version and list(z["files"]) == files:
@@ -100,7 +102,7 @@ def encode_all(files: list[str], detector: str, workers: int) -> dict[str, np.nd
     dl, sf = np.zeros((n, 128), np.float32), np.zeros((n, 128), np.float32)
     ok, nfaces, width, quality = np.zeros(n, bool), np.zeros(n, int), np.zeros(n, int), np.zeros(n)
     with ProcessPoolExecutor(workers) as pool:
-        for i, (d, s, k, w, q) in enumerate(pool.map(_central, [(str(DATA / f), detector) for f in files], chunksize=8)):
+        for i, (d, s, k, w, q) in enumerate(pool.map(_central, [(str(DATA / f), detector, flip) for f in files], chunksize=8)):
             nfaces[i], width[i], quality[i] = k, w, q
             if d is not None:
                 dl[i], sf[i], ok[i] = d, s, True
@@ -112,6 +114,17 @@ def encode_all(files: list[str], detector: str, workers: int) -> dict[str, np.nd
                width=width, quality=quality)
     np.savez(cache, **out)
     return out
+
+
+def bounded(files: list[str], ids: list[str], limit: int) -> tuple[list[str], list[str]]:
+    """The images of the first `limit` identities (in label order) that have two or more images."""
+    count = defaultdict(int)
+    for p in ids:
+        count[p] += 1
+    keep = [p for p in dict.fromkeys(ids) if count[p] >= 2][:limit]
+    chosen = set(keep)
+    rows = [(f, p) for f, p in zip(files, ids) if p in chosen]
+    return [f for f, _ in rows], [p for _, p in rows]
 
 
 def pair_masks(files: list[str], ids: list[str], dup: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
@@ -328,6 +341,10 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="do not rewrite the shipped calibration table")
     ap.add_argument("--small-faces", action="store_true")
     ap.add_argument("--detectors", action="store_true")
+    ap.add_argument("--flip", action="store_true", help="encode each face and its mirror, averaged (measured only: "
+                    "the shipped encoder does not flip, so the table is not rewritten)")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N identities with 2+ images (a bounded run; "
+                    "never writes the table)")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is not present")
@@ -335,7 +352,10 @@ def main() -> None:
     from osint.facematch.calibration import distances
 
     files, ids, dup = load_labels()
-    enc = encode_all(files, args.detector, args.workers)
+    if args.limit:
+        files, ids = bounded(files, ids, args.limit)
+        print(f"bounded run: the first {args.limit} identities with 2+ images ({len(files)} images)")
+    enc = encode_all(files, args.detector, args.workers, args.flip)
     ok = enc["ok"]
     print(f"images: {len(files)} labelled, {int(ok.sum())} with an encodable face, {int((~ok).sum())} without "
           f"(failure to enrol: {np.mean(~ok):.2%}); several faces in {int((enc['nfaces'] > 1).sum())} "
@@ -370,7 +390,7 @@ def main() -> None:
                     args.workers)
     if args.detectors:
         detectors()
-    if not args.no_write:
+    if not (args.no_write or args.flip or args.limit):
         table = {"generated_by": "bench/face_eval.py", "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "data": "../shared/data/faces: LFW press photos (pairsDevTrain people) + deepface, face_recognition, "
                          "openface examples; adults, no age gap",

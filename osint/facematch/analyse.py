@@ -37,6 +37,7 @@ class FaceSettings:
     min_face: int | None = None
     min_encode: int = MIN_ENCODE_PX
     every_s: float = EVERY_S
+    flip: bool = False      # also encode the mirrored face and average (measured in bench/, not the default)
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
@@ -58,7 +59,7 @@ class FaceSettings:
         hashes = ",".join(f"{f}={models.model_hash(f)}" for f in files)
         min_face = self.min_face or DETECTORS[self.detector].min_face
         return (f"v{CODE_VERSION} det={self.detector}/{min_face} enc={self.encoder} min_encode={self.min_encode} "
-                f"every={self.every_s} {hashes}")
+                f"every={self.every_s} {hashes}" + (" flip" if self.flip else ""))
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def _encode_into(rgb: np.ndarray, det: Detection, settings: FaceSettings,
                  rows: dict[str, list[np.ndarray]]) -> tuple[str, int | None, float | None]:
     if det.box[2] < settings.min_encode:
         return "too_small", None, None
-    enc, quality = encode(rgb, det, settings.detector, settings.encoder)
+    enc, quality = encode(rgb, det, settings.detector, settings.encoder, settings.flip)
     if set(enc) != set(settings.models):
         return "no_landmarks", None, None
     row = len(next(iter(rows.values())))

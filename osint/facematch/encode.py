@@ -4,6 +4,8 @@ dlib: 5-point landmarks from dlib's shape predictor, then the ResNet descriptor 
 chip; distance is Euclidean (face_recognition's 0.6 threshold). SFace: the face aligned on YuNet's 5
 landmarks to 112x112; the unit-length feature; distance is cosine distance 1 - a.b (0 same, 2 opposite).
 Only a region around the face is handed to the models, so a face costs the same in a 1 or a 50 MP photo.
+With `flip`, each model also encodes the mirror of the aligned face and the two are averaged (test-time
+flip augmentation); measured by bench/children_eval.py --flip and bench/face_eval.py --flip, off by default.
 """
 
 from __future__ import annotations
@@ -50,21 +52,28 @@ def _region(rgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray
     return np.ascontiguousarray(region), x0, y0, f
 
 
-def encode_dlib(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """dlib ResNet descriptor (128 float32, Euclidean space) of the face in `box` (dlib convention)."""
+def encode_dlib(rgb: np.ndarray, box: tuple[int, int, int, int], flip: bool = False) -> np.ndarray:
+    """dlib ResNet descriptor (128 float32, Euclidean space) of the face in `box` (dlib convention); with
+    `flip`, the mean of the descriptors of the aligned chip and of its mirror."""
     import dlib
 
     region, x0, y0, f = _region(rgb, box)
     x, y, w, h = ((v - o) * f for v, o in zip(box, (x0, y0, 0, 0)))
     rect = dlib.rectangle(round(x), round(y), round(x + w), round(y + h))
     shape = models.shape_predictor()(region, rect)
-    return np.asarray(models.resnet().compute_face_descriptor(region, shape, 0), dtype=np.float32)
+    if not flip:
+        return np.asarray(models.resnet().compute_face_descriptor(region, shape, 0), dtype=np.float32)
+    chip = dlib.get_face_chip(region, shape, size=150, padding=0.25)     # what the call above aligns to
+    pair = models.resnet().compute_face_descriptor([chip, np.ascontiguousarray(chip[:, ::-1])])
+    return np.mean(np.asarray(pair, dtype=np.float32), axis=0)
 
 
 def encode_sface(rgb: np.ndarray, box: tuple[int, int, int, int],
-                 landmarks: tuple[tuple[float, float], ...]) -> tuple[np.ndarray, float]:
+                 landmarks: tuple[tuple[float, float], ...], flip: bool = False) -> tuple[np.ndarray, float]:
     """SFace feature (128 float32, unit length) of the face aligned on its 5 YuNet landmarks, and the
-    feature's length before normalising: a face-quality score (sharp faces ~10-13, blurred ones ~5-7)."""
+    feature's length before normalising: a face-quality score (sharp faces ~10-13, blurred ones ~5-7).
+    With `flip`, the normalised mean of the unit features of the aligned face and its mirror (quality
+    stays the unmirrored face's)."""
     region, x0, y0, f = _region(rgb, box)
     x, y, w, h = box
     row = [(x - x0) * f, (y - y0) * f, w * f, h * f] + \
@@ -73,12 +82,18 @@ def encode_sface(rgb: np.ndarray, box: tuple[int, int, int, int],
     aligned = net.alignCrop(np.ascontiguousarray(region[:, :, ::-1]), np.asarray([row], dtype=np.float32))
     feat = net.feature(aligned).reshape(-1).astype(np.float32)
     norm = float(np.linalg.norm(feat))
-    return feat / max(norm, 1e-12), norm
+    feat = feat / max(norm, 1e-12)
+    if flip:
+        mirror = net.feature(np.ascontiguousarray(aligned[:, ::-1])).reshape(-1).astype(np.float32)
+        feat = feat + mirror / max(float(np.linalg.norm(mirror)), 1e-12)
+        feat = feat / max(float(np.linalg.norm(feat)), 1e-12)
+    return feat, norm
 
 
-def encode(rgb: np.ndarray, det: Detection, detector: str, encoder: str) -> tuple[dict[str, np.ndarray], float | None]:
+def encode(rgb: np.ndarray, det: Detection, detector: str, encoder: str,
+           flip: bool = False) -> tuple[dict[str, np.ndarray], float | None]:
     """Encodings of one face for each model the encoder needs ("dlib", "sface" or both for "fused"), and
-    its quality (SFace feature length; None without SFace).
+    its quality (SFace feature length; None without SFace); `flip` averages each with its mirror's.
 
     SFace needs YuNet's landmarks; for HOG/CNN faces YuNet is run on the face region to find them, and a
     face where it finds none gets no SFace encoding (the caller reports it)."""
@@ -86,9 +101,9 @@ def encode(rgb: np.ndarray, det: Detection, detector: str, encoder: str) -> tupl
     quality = None
     for model in ENCODERS[encoder]:
         if model == "dlib":
-            out["dlib"] = encode_dlib(rgb, dlib_box(det, detector))
+            out["dlib"] = encode_dlib(rgb, dlib_box(det, detector), flip)
         else:
             marks = det.landmarks or yunet_landmarks(rgb, det.box)
             if marks is not None:
-                out["sface"], quality = encode_sface(rgb, det.box, marks)
+                out["sface"], quality = encode_sface(rgb, det.box, marks, flip)
     return out, quality
