@@ -49,6 +49,31 @@ def toolkit_error(exc: Exception) -> str:
 
 
 def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
+    """Run one computation with its decoders' complaints kept as data (see `with_decoder_notes`), never printed:
+    fd 2 is redirected in the process that computes (each pool or cluster worker its own) and restored after."""
+    from osint.media import quiet_decoding
+
+    with quiet_decoding() as notes:
+        result, error = _call_loud(fn, arg)
+    if notes and error:
+        error = f"{error} [{len(notes)} decoder note(s): {'; '.join(notes)[:300]}]"
+    elif notes:
+        result = with_decoder_notes(result, notes)
+    return result, error
+
+
+def with_decoder_notes(result: Any, notes: list[str]) -> Any:
+    """`result` with what the decoders complained about while it was computed: in its `decoder_notes` field
+    (a dataclass that has one) or key (a dict); other results are returned as they are."""
+    if dataclasses.is_dataclass(result) and not isinstance(result, type) and \
+            any(f.name == "decoder_notes" for f in dataclasses.fields(result)):
+        return dataclasses.replace(result, decoder_notes=tuple(notes))
+    if isinstance(result, dict):
+        return {**result, "decoder_notes": list(notes)}
+    return result
+
+
+def _call_loud(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, str | None]:
     """Run one computation, turning any failure into an error text (a damaged input is data, not a crash)."""
     try:
         return fn(arg), None

@@ -104,6 +104,7 @@ class MediaFaces:
     frames: list[FrameInfo] = field(default_factory=list)
     encodings: dict[str, str] = field(default_factory=dict)
     landmarks: str = ""
+    decoder_notes: tuple[str, ...] = ()  # what the decoders complained about (a damaged video's concealed frames)
 
 
 def pack(rows: list[np.ndarray] | list[list[float]] | np.ndarray) -> str:

@@ -49,6 +49,7 @@ class Geolocation:
     source: str
     answers: tuple[Answer, ...]
     notes: tuple[str, ...] = ()
+    decoder_notes: tuple[str, ...] = ()  # what the image decoder complained about (Pillow's warnings)
 
 
 @dataclass(frozen=True)

@@ -63,13 +63,14 @@ class MediaHashes:
 
     media_type: str
     frames: tuple[FrameHashes, ...]
+    decoder_notes: tuple[str, ...] = ()  # what the decoders complained about (a damaged video's concealed frames)
 
     @classmethod
     def from_plain(cls, data: dict) -> MediaHashes:
         """Rebuild from the plain dict stored in the case."""
         frames = tuple(FrameHashes(**{**f, "box": tuple(f["box"]), "pdq_dihedral": tuple(f["pdq_dihedral"])})
                        for f in data["frames"])
-        return cls(data["media_type"], frames)
+        return cls(data["media_type"], frames, tuple(data.get("decoder_notes", ())))
 
 
 def bits_to_hex(bits: np.ndarray) -> str:

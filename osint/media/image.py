@@ -57,10 +57,9 @@ def load_image(path: Path | str, max_side: int | None = None) -> np.ndarray:
     if kind.media_type != "image":
         raise UnsupportedMedia(f"{kind.format} is a video, not a photo")
     try:
-        with warnings.catch_warnings():  # Pillow warns about damaged EXIF (read for DPI on open) and big photos
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = _decode(path, kind.format, max_side)
+        # Pillow warns about damaged EXIF (read for DPI on open) and big photos: the warnings reach the caller,
+        # which keeps them as data (a stage's items run inside `quiet_decoding`)
+        im = _decode(path, kind.format, max_side)
     except Image.DecompressionBombError as exc:
         raise CorruptMedia(f"decompression bomb refused: {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, RuntimeError) as exc:

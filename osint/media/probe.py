@@ -251,9 +251,26 @@ def decoder_log() -> Iterator[list[str]]:
                     os.write(2, (line + "\n").encode())
 
 
+@contextmanager
+def quiet_decoding() -> Iterator[list[str]]:
+    """Run one item's decoding without anything reaching the terminal: FFmpeg's `[h264 @ 0x...]` lines (through
+    `decoder_log`) and Python warnings (Pillow's DecompressionBombWarning and UserWarnings about damaged files)
+    are collected as short notes, deduplicated, for the caller to keep beside the result or the error."""
+    notes: list[str] = []
+    try:
+        with decoder_log() as lines, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield notes
+    finally:  # both blocks have ended: fd 2 and the warning filters are restored, the lines collected
+        said = [f"{w.category.__name__}: {w.message}"[:160] for w in caught]
+        notes += list(dict.fromkeys([*(f"decoder: {line}"[:160] for line in lines), *said]))[:20]
+        if len(lines) + len(caught) > len(notes):
+            notes.append(f"{len(lines) + len(caught)} decoder messages in all")
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 
 
-__all__ = ["Probe", "captured_log", "probe", "read_exif", "CorruptMedia", "UnsupportedMedia"]
+__all__ = ["Probe", "captured_log", "probe", "quiet_decoding", "read_exif", "CorruptMedia", "UnsupportedMedia"]
