@@ -169,7 +169,8 @@ def hash_command(
                 failed += 1
                 results.append({"path": str(path), "error": error})
                 continue
-            results.append({"path": str(path), "media_type": hashes.media_type, "frames": _frames(hashes)})
+            results.append({"path": str(path), "media_type": hashes.media_type, "frames": _frames(hashes),
+                            "decoder_notes": list(hashes.decoder_notes)})
             rows += [(path.name, "" if f.t is None else f"{f.t:.1f}", f.view, f.phash, f.dhash, f.pdq[:16] + "…",
                       f.pdq_quality) for f in hashes.frames]
     if as_json:
