@@ -68,3 +68,17 @@ def test_search_on_256_bit_hashes_equals_brute_force() -> None:
     assert sorted(rows.tolist()) == expected.tolist()
     assert dist.tolist() == brute.min(axis=1)[rows].tolist()
     assert (brute[rows, which] == dist).all()
+
+
+def test_multi_index_on_256_bit_hashes_at_the_pdq_radius_equals_brute_force() -> None:
+    """PDQ's case: queries against other rows (no self join) at radius 31, every chunking the planner may choose."""
+    words = _planted(1500, 4, seed=3)
+    rng = np.random.default_rng(4)
+    queries = words[rng.integers(0, 1500, size=400)].copy()
+    for row, count in zip(queries, rng.integers(0, 45, size=400)):
+        for b in rng.integers(0, 256, size=int(count)):
+            row[b // 64] ^= np.uint64(1) << np.uint64(int(b % 64))
+    expected = {t for p in _brute(queries, words, 31, self_join=False) for t in _pairs(p)}
+    assert len(expected) >= 300
+    for per_word in (3, 4, 8):
+        assert {t for p in _multi_index(queries, words, 31, False, per_word) for t in _pairs(p)} == expected

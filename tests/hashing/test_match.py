@@ -89,3 +89,50 @@ def test_an_item_that_fails_is_stored_as_an_error_and_the_run_goes_on(  # type: 
     hashes, failed = stored_hashes(case)
     assert len(hashes) == 2 and failed == {bad: "damaged jpeg: test"}
     assert hash_case(case).cached == 3                       # the error is a stored result, not retried
+
+
+def _hexes(words: np.ndarray) -> list[str]:
+    return [w.astype(">u8").tobytes().hex() for w in words]
+
+
+def _near(rng: np.random.Generator, words: np.ndarray, most: int) -> np.ndarray:
+    """Each row with 0..most random bits flipped (a bit drawn twice flips back)."""
+    out = words.copy()
+    for row in out:
+        for b in rng.integers(0, row.size * 64, size=int(rng.integers(0, most + 1))):
+            row[b // 64] ^= np.uint64(1) << np.uint64(63 - b % 64)
+    return out
+
+
+def test_links_of_a_generated_case_equal_brute_force_over_every_pair() -> None:
+    """2,000 items (random hashes, 500 of them near copies of another item, some just past a threshold): the
+    indexed links are exactly the item pairs that brute force finds within a threshold, at the same distances."""
+    from osint.hashing import FrameHashes, MediaHashes, Thresholds
+    from osint.hashing.index import distances
+
+    rng = np.random.default_rng(14)
+    n, copies, limits = 2000, 500, Thresholds()
+    parent = rng.integers(0, n - copies, size=copies)
+    ph = rng.integers(0, 2**64, size=(n, 1), dtype=np.uint64)
+    dh = rng.integers(0, 2**64, size=(n, 1), dtype=np.uint64)
+    pdq = rng.integers(0, 2**64, size=(n, 8, 4), dtype=np.uint64)
+    ph[n - copies:] = _near(rng, ph[parent], limits.phash + 3)
+    dh[n - copies:] = _near(rng, dh[parent], limits.dhash + 3)
+    pdq[n - copies:] = _near(rng, pdq[parent].reshape(-1, 4), limits.pdq + 10).reshape(copies, 8, 4)
+    ph_hex, dh_hex, pdq_hex = _hexes(ph), _hexes(dh), _hexes(pdq.reshape(-1, 4))
+    hashes = {f"{k:064x}": MediaHashes("image", (FrameHashes(
+        None, False, "full", (0.0, 0.0, 1.0, 1.0), ph_hex[k], dh_hex[k], pdq_hex[8 * k], 100,
+        tuple(pdq_hex[8 * k:8 * k + 8])),)) for k in range(n)}
+    names = list(hashes)
+
+    brute = {"phash": distances(ph[:, None], ph[None]), "dhash": distances(dh[:, None], dh[None])}
+    to_b = np.min([distances(pdq[:, None, v], pdq[None, :, 0]) for v in range(8)], axis=0)   # a's variants vs b
+    brute["pdq"] = np.minimum(to_b, to_b.T)
+    expected: dict[tuple[str, str], dict[str, int]] = {}
+    for algo, d in brute.items():
+        for a, b in zip(*np.nonzero(np.triu(d <= limits.of(algo), k=1))):
+            expected.setdefault((names[a], names[b]), {})[algo] = int(d[a, b])
+
+    found = {(m.a, m.b): {e.algorithm: e.distance for e in m.evidence} for m in HashSet(hashes).links(limits)}
+    assert found == expected
+    assert len(expected) >= 300 and any("pdq" in ev and len(ev) == 1 for ev in expected.values())
