@@ -14,6 +14,7 @@ Each custody entry of such a run names the scheduler, the workers' hosts and how
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import tempfile
@@ -200,6 +201,10 @@ class DaskExecutor:
         if isinstance(self.cluster, Client):
             client, owned = self.cluster, False
         else:
+            # A Client whose connection failed earlier is garbage until the collector finalises it; its __del__
+            # closes its event loop, and if that happens inside the next Client's start (the collector runs at
+            # any allocation) distributed's loop lock deadlocks. Finalise such leftovers now, before starting.
+            gc.collect()
             try:
                 client = Client(self.cluster, timeout=self.connect_timeout_s, set_as_default=False)
             except Exception as exc:  # noqa: BLE001 - unreachable, refused, or TLS not configured
