@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -78,3 +80,19 @@ def db_count(db: Path, sql: str) -> int:
             con.close()
     except sqlite3.OperationalError:
         return 0
+
+
+def cli_on(root: Path) -> Callable[..., Any]:
+    """`osint ARGS -C root` through Typer's CliRunner, asserting its exit code (0 unless `code=` says otherwise)."""
+    from typer.testing import CliRunner
+
+    from osint.cli import app
+
+    runner = CliRunner()
+
+    def osint(*args: str, code: int = 0) -> Any:
+        result = runner.invoke(app, [*args, "-C", str(root)])
+        assert result.exit_code == code, result.output
+        return result
+
+    return osint

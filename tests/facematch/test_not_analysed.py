@@ -12,6 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from osint.cli import app
+from tests.conftest import cli_on
 from tests.media.test_damaged_exif import astronaut
 
 runner = CliRunner()
@@ -26,10 +27,7 @@ def test_unscanned_and_failed_items_are_named(tmp_path: Path) -> None:
     root = tmp_path / "case"
     assert runner.invoke(app, ["init", str(root)]).exit_code == 0
 
-    def osint(*args: str, code: int = 0):  # type: ignore[no-untyped-def]
-        result = runner.invoke(app, [*args, "-C", str(root)])
-        assert result.exit_code == code, result.output
-        return result
+    osint = cli_on(root)
 
     Image.fromarray(astronaut(420)).save(tmp_path / "ref.jpg", quality=92)
     osint("add", str(post(tmp_path / "first.jpg", 200)))

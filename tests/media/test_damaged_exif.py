@@ -17,7 +17,7 @@ from osint.cli import app
 from osint.facematch import scan_case
 from osint.hashing import hash_case
 from osint.ingest import add_paths
-from tests.conftest import make_photo
+from tests.conftest import cli_on, make_photo
 from tests.hostile import broken_tiff_header, exif_span, mutate_exif
 
 runner = CliRunner()
@@ -163,10 +163,7 @@ def test_child_reference_and_photo_with_damaged_exif_are_matched_and_reported(tm
     root = tmp_path / "case"
     assert runner.invoke(app, ["init", str(root)]).exit_code == 0
 
-    def osint(*args: str):
-        result = runner.invoke(app, [*args, "-C", str(root)])
-        assert result.exit_code == 0, result.output
-        return result
+    osint = cli_on(root)
 
     added = osint("add", str(folder / "post.jpg"))
     assert "orientation unreadable" in added.output
@@ -207,10 +204,7 @@ def test_faces_under_mutated_real_camera_exif_are_matched_and_reported(tmp_path:
     root = tmp_path / "case"
     assert runner.invoke(app, ["init", str(root)]).exit_code == 0
 
-    def osint(*args: str):  # type: ignore[no-untyped-def]
-        result = runner.invoke(app, [*args, "-C", str(root)])
-        assert result.exit_code == 0, result.output
-        return result
+    osint = cli_on(root)
 
     osint("add", *(str(folder / f"post{i}.jpg") for i in range(1, 7)))
     osint("hash")

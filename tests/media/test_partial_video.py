@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from osint.cli import app
+from tests.conftest import cli_on
 from tests.hostile import FRAMES, make_video
 
 @pytest.fixture
@@ -36,10 +37,7 @@ def test_partial_and_garbled_videos_are_flagged_and_analysed_as_far_as_they_deco
     root = tmp_path / "case"
     assert runner.invoke(app, ["init", str(root)]).exit_code == 0
 
-    def osint(*args: str):  # type: ignore[no-untyped-def]
-        result = runner.invoke(app, [*args, "-C", str(root)])
-        assert result.exit_code == 0, result.output
-        return result
+    osint = cli_on(root)
 
     added = osint("add", *map(str, videos.values()))
     assert "truncated.avi: partial video: only" in added.output and "garbled.mp4: damaged video" in added.output
