@@ -4,7 +4,6 @@ decision made in the page and imported, the CLI review commands, and the walkthr
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,9 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("demo") / "osint-demo"
-    start = time.perf_counter()
     result = runner.invoke(app, ["demo", "--out", str(folder), "--json"])
-    took = time.perf_counter() - start
     assert result.exit_code == 0, result.output
-    return {**json.loads(result.stdout), "seconds": took, "folder": folder}
+    return {**json.loads(result.stdout), "folder": folder}
 
 
 def test_demo_runs_every_stage_and_says_where_everything_is(demo: dict) -> None:
@@ -42,7 +39,6 @@ def test_demo_runs_every_stage_and_says_where_everything_is(demo: dict) -> None:
     with Case.open(demo["case"]) as case:
         assert case.verify().ok
         assert {it.media_type for it in case.items()} == {"image", "video"}
-    assert demo["seconds"] < 120, f"demo took {demo['seconds']:.0f} s"   # target < 60 s; CI boxes are shared
 
 
 def test_demo_refuses_a_folder_that_holds_one(demo: dict) -> None:

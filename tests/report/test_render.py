@@ -1,4 +1,4 @@
-"""The report file: self-contained, offline, inert to hostile names, and sane in size and time at 5,000 candidates."""
+"""The report file: self-contained, offline, inert to hostile names, and sane in size at 5,000 candidates."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import re
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -48,11 +47,10 @@ def test_unreadable_image_is_reported_not_fatal(tmp_path: Path) -> None:
     assert any("could not be read" in note for note in _embedded(page, "report-data")["notes"])
 
 
-def test_five_thousand_candidates_stay_small_and_fast(tmp_path: Path) -> None:
+def test_five_thousand_candidates_stay_small(tmp_path: Path) -> None:
+    """Size only: how fast it is written and opened is bench/report.py's figure, not a timed test."""
     data = report_data(5000, distinct=64)
-    start = time.perf_counter()
     out = write_report(data, tmp_path / "big.html")
-    took = time.perf_counter() - start
     page = out.path.read_text()
     images = _embedded(page, "report-images")
     overhead = out.size - sum(len(uri) for uri in images.values())     # everything but the images themselves
@@ -60,7 +58,6 @@ def test_five_thousand_candidates_stay_small_and_fast(tmp_path: Path) -> None:
     assert overhead / 5000 < 1500, f"{overhead / 5000:.0f} bytes per candidate besides its images"
     context = Image.open(io.BytesIO(base64.b64decode(images["ctx0"].split(",", 1)[1])))
     assert max(context.size) == MAX_SIDE and len(images["crop0"]) == len(data_uri(data.images["crop0"]))
-    assert took < 15, f"writing took {took:.1f} s"
 
 
 def test_custody_summary_reports_a_garbage_row_instead_of_crashing(case):
