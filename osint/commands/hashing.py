@@ -51,18 +51,24 @@ def _short(sha: str) -> str:
     return sha if sha == "query" else sha[:12]
 
 
-def _hash_case(case, workers: Optional[int], cluster: Optional[str]):  # type: ignore[no-untyped-def]
-    """Hash what is not hashed yet (cached otherwise); print one line per failed item; return the run."""
-    from osint.hashing import hash_case
-
+def _per_item(case, label: str, stage, workers: Optional[int], cluster: Optional[str]):  # type: ignore[no-untyped-def]
+    """Run a per-item stage (hash_case, local_case) over every item with a progress bar and one line per failed
+    item; return the stage's run."""
     items = case.items(role=None)
-    with progress("hashing", len(items)) as advance:
+    with progress(label, len(items)) as advance:
         def on_item(item, data, error) -> None:  # type: ignore[no-untyped-def]
             if error:
                 file_error(", ".join(_names(case, item.sha256)) or item.sha256, error)
             advance(1, item.sha256[:12])
 
-        return hash_case(case, executor=make_executor(workers, cluster), items=items, on_item=on_item)
+        return stage(case, executor=make_executor(workers, cluster), items=items, on_item=on_item)
+
+
+def _hash_case(case, workers: Optional[int], cluster: Optional[str]):  # type: ignore[no-untyped-def]
+    """Hash what is not hashed yet (cached otherwise); print one line per failed item; return the run."""
+    from osint.hashing import hash_case
+
+    return _per_item(case, "hashing", hash_case, workers, cluster)
 
 
 def _hashed_case(case_dir: Optional[Path], workers: Optional[int], cluster: Optional[str], phash: Optional[int],
@@ -79,14 +85,7 @@ def _local_set(case, workers: Optional[int], cluster: Optional[str]):  # type: i
     """Local features of every photo (computed once, kept) in a searchable LocalSet; None under two photos."""
     from osint.hashing import LocalSet, local_case, stored_local
 
-    items = case.items(role=None)
-    with progress("local features", len(items)) as advance:
-        def on_item(item, data, error) -> None:  # type: ignore[no-untyped-def]
-            if error:
-                file_error(", ".join(_names(case, item.sha256)) or item.sha256, error)
-            advance(1, item.sha256[:12])
-
-        local_case(case, executor=make_executor(workers, cluster), items=items, on_item=on_item)
+    _per_item(case, "local features", local_case, workers, cluster)
     found = {sha: f for sha, f in stored_local(case).items() if len(f.features.descriptors)}
     return LocalSet(found) if len(found) >= 2 else None
 
