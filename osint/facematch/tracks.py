@@ -6,7 +6,9 @@ each other (a face moves between samples). Across a longer gap (the person left 
 only very close encodings of two faces above the quality floor link: blurred and dark faces encode close
 together, so across gaps they would chain strangers. Two faces of one
 frame are never linked. A track is matched on its best
-frames (highest quality), and listed once per person with its time span, not once per frame.
+frames (highest quality), and listed once per person with its time span, not once per frame. A track matched on
+k frames has k chances for a stranger to score close, so its FMR is 1 - (1 - p)^k of its closest frame's p (an
+upper bound: frames of one face are alike), and it is listed only where that is within the review threshold.
 """
 
 from __future__ import annotations
@@ -158,7 +160,8 @@ def match_media(faces: FaceSet, refs: FaceSet, owners: list[str], *, model: str 
                 max_fmr: float | None = None, top: int = 3, tables: dict[str, str] | None = None) -> list[Candidate]:
     """`match`, with every video face linked into tracks: a photo face gives its candidates as before; a
     track is matched on its best frames and gives one candidate per person (its frame with the lowest FMR),
-    with `track` set, ranked among the persons of that track."""
+    with `track` set, its FMR corrected for the frames compared (`chances`), ranked among the persons of that
+    track."""
     tracks, of_row = link_tracks(faces, model)
     if not tracks:
         return match(faces, refs, owners, model=model, max_fmr=max_fmr, top=top, tables=tables)
@@ -178,9 +181,20 @@ def match_media(faces: FaceSet, refs: FaceSet, owners: list[str], *, model: str 
             closest[key] = replace(c, track=track)
     per_track: dict[tuple[str, int], list[Candidate]] = {}
     for (item, number, _person), c in closest.items():
-        per_track.setdefault((item, number), []).append(c)
+        c = chances(c, len(c.track.best) if c.track else 1)
+        if c.fmr <= c.max_fmr:
+            per_track.setdefault((item, number), []).append(c)
     for group in per_track.values():
         group.sort(key=lambda c: (c.fmr, c.distance))
         out += [replace(c, rank=k + 1) for k, c in enumerate(group[:top])]
     out.sort(key=lambda c: (c.fmr, c.distance, c.face.item, c.face.index))
     return out
+
+
+def chances(c: Candidate, k: int) -> Candidate:
+    """`c` as the closest of k comparisons with the same person: FMR 1 - (1 - p)^k (at most k times p), and its
+    population saying so."""
+    if k <= 1:
+        return c
+    return replace(c, fmr=1.0 - (1.0 - c.fmr) ** k,
+                   population=f"{c.population}; closest of {k} frames, FMR corrected for {k} chances")

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from osint.cli import app
-from osint.facematch import FaceSet, link_tracks, match_media
+from osint.facematch import FaceSet, link_tracks, match, match_media
 
 runner = CliRunner()
 
@@ -57,6 +57,19 @@ def test_frames_without_time_still_link_and_say_so() -> None:
     refs = faces.take([0])
     found = match_media(faces, refs, ["P"], model="fused")
     assert len(found) == 1 and found[0].track is not None and "frames from 0" in found[0].track.describe()
+
+
+def test_a_track_states_the_fmr_of_its_three_chances_and_is_listed_only_within_it() -> None:
+    """A stranger's track gets one chance per matched frame: its FMR is 1 - (1 - p)^3 of the closest frame's p,
+    and a frame that passes the per-comparison threshold but not the corrected one is not listed."""
+    faces, _ = synthetic([0.0, 1.0, 2.0, 3.0], [(10, 10, 50, 50)] * 4, [3, 3, 3, 3])
+    refs, _ = synthetic([None], [(0, 0, 50, 50)], [3])
+    frame = min(match(faces, refs, ["P"], model="fused", max_fmr=0.05), key=lambda c: c.fmr)
+    [track] = match_media(faces, refs, ["P"], model="fused", max_fmr=0.05)
+    assert track.track is not None and len(track.track.best) == 3
+    assert track.fmr == pytest.approx(1 - (1 - frame.fmr) ** 3) and track.fmr > frame.fmr
+    assert "closest of 3 frames" in track.population
+    assert match_media(faces, refs, ["P"], model="fused", max_fmr=(frame.fmr + track.fmr) / 2) == []
 
 
 @pytest.fixture(scope="module")
