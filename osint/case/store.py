@@ -34,6 +34,7 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -541,13 +542,23 @@ class Case:
     @contextmanager
     def stage_lock(self, stage: str, version: str) -> Iterator[None]:
         """Held while one process computes a stage version, so that a second run of it waits and then finds
-        the work done instead of computing and logging it again (released by the kernel if killed)."""
+        the work done instead of computing and logging it again (released by the kernel if killed). A run that
+        has to wait says so on stderr, naming the process it waits for, rather than hang silently."""
         folder = self.root / "locks"
         folder.mkdir(exist_ok=True)
         name = hashlib.sha256(f"{stage}\0{version}".encode()).hexdigest()[:24]
         fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+                sys.stderr.write(f"waiting: another osint process (pid {holder}) is running stage {stage!r} on "
+                                 f"case {self.root}; this run goes on when it ends\n")
+                sys.stderr.flush()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
             yield
         finally:
             os.close(fd)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,3 +164,35 @@ def test_evidence_first_added_as_a_landmark_becomes_collected(case: Case, tmp_pa
     assert outcome.status == "new-source"
     assert [it.role for it in case.items()] == ["collected"]
     assert case.custody()[-1].details["role_from"] == "landmark"
+
+
+def _hold_stage_lock(root: str, held: Any, release: Any) -> None:
+    from osint.case import Case
+
+    with Case.open(root) as c, c.stage_lock("hash", "v1"):
+        held.set()
+        release.wait(30)
+
+
+def test_a_run_that_waits_for_another_on_the_same_stage_says_so(case: Any, capfd: Any) -> None:
+    """A second run of a stage waits for the first (no double work), and says whom it waits for."""
+    import multiprocessing
+    import threading
+
+    ctx = multiprocessing.get_context("spawn")
+    held, release = ctx.Event(), ctx.Event()
+    other = ctx.Process(target=_hold_stage_lock, args=(str(case.root), held, release))
+    other.start()
+    try:
+        assert held.wait(60)
+        threading.Timer(1.0, release.set).start()
+        with case.stage_lock("hash", "v1"):
+            assert not other.is_alive() or release.is_set()
+        err = capfd.readouterr().err
+        assert f"waiting: another osint process (pid {other.pid}) is running stage 'hash'" in err
+        with case.stage_lock("hash", "v1"):            # free now: no message
+            pass
+        assert "waiting" not in capfd.readouterr().err
+    finally:
+        release.set()
+        other.join(30)
