@@ -1,65 +1,91 @@
-"""Crop-robust repost links from local features: a cropped, captioned, rescaled or screenshotted copy.
+"""Crop-robust repost links from local features: a cropped, captioned, rescaled, screenshotted or mirrored copy.
 
 Global hashes see the whole picture, so a crop of 10% already moves them past any safe threshold. Here each
-picture keeps its RootSIFT keypoints (osint.media.features) and a small grey thumbnail. Candidates come from
-a visual-word index (one sparse product per picture, never all pairs); each candidate is checked twice:
-a similarity transform (scale, rotation, shift: what cropping, rescaling and pasting into a screenshot do)
-fitted by RANSAC must explain at least MIN_INLIERS ratio-test matches to within RANSAC_PX, and the two
-pictures' pixels, aligned by that transform, must agree (normalised cross-correlation of the overlap at
-least MIN_AGREEMENT): two photos of one building from nearly the same spot fit a transform on the building
-alone, a repost agrees everywhere it overlaps. Every link says why: inliers, agreement, scale, rotation,
-and which part of each picture the other shows (the crop box). Mirrored copies are PDQ's (SIFT is not
-mirror-invariant).
+picture keeps its RootSIFT keypoints (osint.media.features) and its grey pixels in the keypoints' frame
+(640 px). Candidates come from a visual-word index (one sparse product per picture, never all pairs); each
+candidate is checked twice: a similarity transform (scale, rotation, shift: what cropping, rescaling and
+pasting into a screenshot do) fitted by RANSAC must explain at least MIN_INLIERS ratio-test matches to within
+RANSAC_PX, and the two pictures' pixels, aligned by that transform, must agree tile by tile at the coarser
+picture's own resolution (median correlation of textured tiles at least MIN_AGREEMENT). Two photos of one
+scene from nearly the same spot (a burst, a nearby viewpoint) fit a transform on the building alone, but
+parallax and motion leave their tiles agreeing at 0.64-0.88; a repost agrees at 0.95-1.0, and a caption or
+watermark spoils only the tiles it covers. A mirrored copy is matched with its keypoints and descriptors
+mirrored (a fixed permutation of the SIFT bins), so no second extraction is needed. Every link says why:
+inliers, their residual, agreement, scale, rotation, mirror, and which part of each picture the other shows.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from osint.media.features import FEATURE_VERSION, Features, WordIndex, extract_features
 
-THUMB_SIDE = 160        # longest side of the grey thumbnail kept for the pixel check
+GREY_QUALITY = 90       # JPEG quality of the stored grey picture (the pixel check's input)
 RATIO = 0.8             # Lowe ratio test
 RANSAC_PX = 3.0         # reprojection error (pixels at 640 px) under which a match is an inlier
 MIN_INLIERS = 12        # fewer inliers than this: no link
-MIN_AGREEMENT = 0.91    # normalised cross-correlation of the aligned overlap (blurred thumbnails): burst shots
-                        # of one scene reach 0.88-0.90 (bench/dupes_eval.py), most reposts 0.93-1.0
+MIN_AGREEMENT = 0.92    # median correlation of the aligned overlap's textured tiles: reposts (crops, captions,
+                        # 0.25x, screenshots, JPEG 50, mirrors) 0.94-1.0; burst shots, nearby viewpoints 0.58-0.90
+                        # (bench/dupes_eval.py)
+TILES = 20              # tiles across the coarser picture's longer side for the pixel check
+MIN_TILES = 4           # fewer textured tiles in the overlap than this: no link
 MIN_OVERLAP = 0.1       # the overlap must cover at least this share of the smaller picture
-SHORTLIST = 10          # candidates checked per picture
-LOCAL_VERSION = f"{FEATURE_VERSION}+thumb{THUMB_SIDE}/1"
+SHORTLIST = 10          # candidates checked per picture (and as many for its mirror image)
+LOCAL_VERSION = f"{FEATURE_VERSION}+grey-q{GREY_QUALITY}/2"
+_MIRROR = np.arange(128).reshape(4, 4, 8)[::-1][:, :, (8 - np.arange(8)) % 8].ravel()  # RootSIFT bins, mirrored
 
 
 @dataclass(frozen=True)
 class LocalFeatures:
-    """What crop-robust linking keeps of one picture: keypoints at 640 px, grey thumbnail, sizes."""
+    """What crop-robust linking keeps of one picture: keypoints and grey pixels at 640 px, sizes."""
 
     features: Features
-    thumb: np.ndarray           # uint8 grey, longer side THUMB_SIDE
+    jpeg: bytes                 # the grey picture in the keypoints' frame, JPEG GREY_QUALITY
     size: tuple[int, int]       # (width, height) of the picture the keypoints were found in
     full: tuple[int, int]       # (width, height) of the picture itself (upright)
+    mirrored: bool = False      # keypoints, descriptors and pixels of the picture's mirror image
+
+    @property
+    def grey(self) -> np.ndarray:
+        """The grey picture (uint8, decoded on each use: a few ms, no memory held per picture)."""
+        import cv2
+
+        grey = cv2.imdecode(np.frombuffer(self.jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+        if grey is None:
+            raise ValueError("could not decode the stored grey picture")
+        return np.ascontiguousarray(grey[:, ::-1]) if self.mirrored else grey
 
     def to_bytes(self) -> bytes:
+        import io
+
         buf = io.BytesIO()
-        np.savez_compressed(buf, k=self.features.keypoints, d=self.features.descriptors, t=self.thumb,
+        np.savez_compressed(buf, k=self.features.keypoints, d=self.features.descriptors, g=np.frombuffer(self.jpeg, np.uint8),
                             s=np.array(self.size), f=np.array(self.full), v=np.array(LOCAL_VERSION))
         return buf.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LocalFeatures:
+        import io
+
         with np.load(io.BytesIO(data)) as z:
             if str(z["v"]) != LOCAL_VERSION:
                 raise ValueError(f"local features of version {z['v']} (expected {LOCAL_VERSION})")
-            return cls(Features(z["k"], z["d"]), z["t"], (int(z["s"][0]), int(z["s"][1])),
+            return cls(Features(z["k"], z["d"]), z["g"].tobytes(), (int(z["s"][0]), int(z["s"][1])),
                        (int(z["f"][0]), int(z["f"][1])))
+
+    def mirror(self) -> LocalFeatures:
+        """The same features as the mirror image's (left-right): positions flipped, SIFT bins permuted."""
+        k = self.features.keypoints.copy()
+        k[:, 0] = self.size[0] - 1 - k[:, 0]
+        return replace(self, features=Features(k, self.features.descriptors[:, _MIRROR]), mirrored=not self.mirrored)
 
 
 def local_features(picture: np.ndarray | Path | str) -> LocalFeatures:
-    """Keypoints and thumbnail of a photo (path) or an RGB array (a video keyframe)."""
+    """Keypoints and grey pixels of a photo (path) or an RGB array (a video keyframe)."""
     import cv2
 
     from osint.media import load_image
@@ -72,10 +98,10 @@ def local_features(picture: np.ndarray | Path | str) -> LocalFeatures:
         s = MAX_SIDE / max(h, w)
         rgb = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
     h, w = rgb.shape[:2]
-    s = THUMB_SIDE / max(h, w)
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    thumb = cv2.resize(grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    return LocalFeatures(extract_features(rgb), thumb, (w, h), full)
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), [cv2.IMWRITE_JPEG_QUALITY, GREY_QUALITY])
+    if not ok:
+        raise ValueError("could not encode the grey picture")
+    return LocalFeatures(extract_features(rgb), jpeg.tobytes(), (w, h), full)
 
 
 def _upright_size(path: Path, decoded: tuple[int, int]) -> tuple[int, int]:
@@ -96,10 +122,11 @@ class LocalLink:
     """b shows (part of) a's picture: `inliers` of `matches` keypoint matches fit one similarity transform.
 
     `scale` is how large a's content appears in b, in each picture's own pixels (0.5: shown at half size),
-    `rotation` in degrees
-    (clockwise), `box_a` the part of a that b shows and `box_b` where it sits in b (left, top, right, bottom
-    as fractions of each picture: a crop of a has box_b near (0, 0, 1, 1); a screenshot of a has box_a
-    near (0, 0, 1, 1)). `agreement` is the correlation of the aligned pixels (1 = identical).
+    `rotation` in degrees (clockwise), `mirror` whether b shows a mirrored, `box_a` the part of a that b
+    shows and `box_b` where it sits in b (left, top, right, bottom as fractions of each picture: a crop of a
+    has box_b near (0, 0, 1, 1); a screenshot of a has box_a near (0, 0, 1, 1)). `agreement` is the median
+    correlation of the aligned pixels' tiles (1 = identical), `residual` the inliers' median distance from
+    where the transform puts them (pixels at 640 px: a repost 0.0-0.6, another shot of the scene about 1).
     """
 
     a: str
@@ -111,21 +138,24 @@ class LocalLink:
     rotation: float
     box_a: tuple[float, float, float, float]
     box_b: tuple[float, float, float, float]
+    residual: float = 0.0
+    mirror: bool = False
 
     @property
     def method(self) -> str:
-        return "local features (RootSIFT + RANSAC similarity + pixel check)"
+        return "local features (RootSIFT + RANSAC similarity + tiled pixel check)"
 
     def describe(self) -> str:
         """One line: why these two are linked."""
         rot = f", rotated {self.rotation:.0f}°" if abs(self.rotation) >= 1 else ""
         box = ", ".join(f"{v:.2f}" for v in self.box_a)
-        return (f"local {self.inliers} inliers, agreement {self.agreement:.2f}, b shows a's ({box}) at "
-                f"{self.scale:.2f}x{rot}")
+        return (f"local {self.inliers} inliers (residual {self.residual:.2f} px), agreement {self.agreement:.2f}, "
+                f"b shows a's ({box}) at {self.scale:.2f}x{rot}{', mirror' if self.mirror else ''}")
 
 
 def match_pair(a: LocalFeatures, b: LocalFeatures, name_a: str = "a", name_b: str = "b") -> LocalLink | None:
-    """The link between two pictures, or None when the geometric or the pixel check fails."""
+    """The link between two pictures, or None when the geometric or the pixel check fails. Pass `b.mirror()`
+    to look for a mirrored copy: the link then says mirror and its boxes are in the unmirrored pictures."""
     import cv2
 
     fa, fb = a.features, b.features
@@ -146,44 +176,71 @@ def match_pair(a: LocalFeatures, b: LocalFeatures, name_a: str = "a", name_b: st
     scale_ab = float(np.hypot(m[0, 0], m[1, 0]))          # a's pixels per b pixel (640 px frames)
     if not 0.05 < scale_ab < 20:
         return None
-    agreement, box_a, box_b = _pixel_check(a, b, m)
+    agreement = _agreement(a.grey, b.grey, m, scale_ab)
     if agreement < MIN_AGREEMENT:
         return None
+    inl = mask.ravel().astype(bool)
+    residual = float(np.median(np.linalg.norm(pb[inl] @ m[:, :2].T + m[:, 2] - pa[inl], axis=1)))
+    box_a = _box(m, b.size, a.size)
+    box_b = _box(cv2.invertAffineTransform(m), a.size, b.size)
+    box_a, box_b = (_unmirror(box_a) if a.mirrored else box_a), (_unmirror(box_b) if b.mirrored else box_b)
     rotation = float(np.degrees(np.arctan2(m[1, 0], m[0, 0])))
     scale = (b.full[0] / b.size[0]) / (a.full[0] / a.size[0]) / scale_ab
-    return LocalLink(name_a, name_b, inliers, len(good), round(agreement, 3), round(scale, 3),
-                     round(-rotation, 1), box_a, box_b)
+    return LocalLink(name_a, name_b, inliers, len(good), round(agreement, 3), round(scale, 3), round(-rotation, 1),
+                     box_a, box_b, residual=round(residual, 2), mirror=a.mirrored != b.mirrored)
 
 
-def _pixel_check(a: LocalFeatures, b: LocalFeatures, m: np.ndarray
-                 ) -> tuple[float, tuple[float, float, float, float], tuple[float, float, float, float]]:
-    """Correlation of b's thumbnail warped onto a's over their overlap, and the overlap's box in each picture."""
+def _agreement(a: np.ndarray, b: np.ndarray, m: np.ndarray, scale_ab: float) -> float:
+    """Median correlation of the textured tiles of the two grey pictures aligned by `m` (b's pixels to a's),
+    compared at the coarser picture's resolution (the finer one blurred to it, then warped onto it)."""
     import cv2
 
-    sa = a.thumb.shape[1] / a.size[0]                      # thumbnail pixels per 640-frame pixel
-    sb = b.thumb.shape[1] / b.size[0]
-    t = m.copy()
-    t[:, :2] *= sa / sb
-    t[:, 2] *= sa
-    h, w = a.thumb.shape
-    warped = cv2.warpAffine(b.thumb.astype(np.float32), t, (w, h), flags=cv2.INTER_LINEAR)
-    valid = cv2.warpAffine(np.ones(b.thumb.shape, np.float32), t, (w, h), flags=cv2.INTER_LINEAR) > 0.99
+    if scale_ab >= 1:     # b is the coarser: a onto b
+        fine, coarse, t, ratio = a, b, cv2.invertAffineTransform(m), scale_ab
+    else:
+        fine, coarse, t, ratio = b, a, m, 1 / scale_ab
+    h, w = coarse.shape
+    src = cv2.GaussianBlur(fine.astype(np.float32), (0, 0), 0.5 * ratio)
+    x = cv2.GaussianBlur(cv2.warpAffine(src, t, (w, h), flags=cv2.INTER_LINEAR), (0, 0), 0.5)
+    y = cv2.GaussianBlur(coarse.astype(np.float32), (0, 0), 0.5)
+    valid = cv2.warpAffine(np.ones(fine.shape, np.float32), t, (w, h), flags=cv2.INTER_LINEAR) > 0.99
     valid = cv2.erode(valid.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    small = min(a.thumb.size, b.thumb.size * (sa / sb) ** 2)
-    if valid.sum() < MIN_OVERLAP * small or valid.sum() < 64:
-        return 0.0, (0.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0)
-    x = cv2.GaussianBlur(warped, (0, 0), 1.0)[valid]
-    y = cv2.GaussianBlur(a.thumb.astype(np.float32), (0, 0), 1.0)[valid]
-    x, y = x - x.mean(), y - y.mean()
-    agreement = float((x * y).sum() / (np.sqrt((x * x).sum() * (y * y).sum()) + 1e-6))
-    rows, cols = np.nonzero(valid)
-    box_a = (cols.min() / w, rows.min() / h, (cols.max() + 1) / w, (rows.max() + 1) / h)
-    inv = cv2.invertAffineTransform(t)
-    corners = np.array([[box_a[0] * w, box_a[1] * h, 1], [box_a[2] * w, box_a[3] * h, 1],
-                        [box_a[0] * w, box_a[3] * h, 1], [box_a[2] * w, box_a[1] * h, 1]]) @ inv.T
-    bh, bw = b.thumb.shape
-    box_b = (corners[:, 0].min() / bw, corners[:, 1].min() / bh, corners[:, 0].max() / bw, corners[:, 1].max() / bh)
-    return agreement, _round(box_a), _round(tuple(np.clip(box_b, 0, 1)))
+    if valid.sum() < MIN_OVERLAP * min(coarse.size, fine.size / ratio ** 2):
+        return 0.0
+    side = max(8, round(max(h, w) / TILES))
+    ny, nx = h // side, w // side
+    if not ny or not nx:
+        return 0.0
+
+    def tiles(z: np.ndarray) -> np.ndarray:       # per-tile sums over valid pixels
+        return z[:ny * side, :nx * side].reshape(ny, side, nx, side).sum(axis=(1, 3))
+
+    v = valid.astype(np.float32)
+    n = tiles(v)
+    x, y = x * v, y * v
+    sx, sy = tiles(x), tiles(y)
+    n1 = np.maximum(n, 1)
+    vx = tiles(x * x) - sx * sx / n1
+    vy = tiles(y * y) - sy * sy / n1
+    cov = tiles(x * y) - sx * sy / n1
+    textured = (n >= 0.9 * side * side) & (np.maximum(vx, vy) >= 16 * n1)     # std of at least 4 grey levels
+    if textured.sum() < MIN_TILES:
+        return 0.0
+    corr = cov[textured] / np.sqrt(np.maximum(vx[textured] * vy[textured], 1e-6))
+    return float(np.median(corr))
+
+
+def _box(m: np.ndarray, size_from: tuple[int, int], size_to: tuple[int, int]) -> tuple[float, float, float, float]:
+    """Where the picture of `size_from` lands in the one of `size_to` under `m`, clipped (fractions)."""
+    w, h = size_from
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ m.T
+    tw, th = size_to
+    box = (corners[:, 0].min() / tw, corners[:, 1].min() / th, corners[:, 0].max() / tw, corners[:, 1].max() / th)
+    return _round(np.clip(box, 0, 1))
+
+
+def _unmirror(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    return _round((1 - box[2], box[1], 1 - box[0], box[3]))
 
 
 def _round(box: Iterable[float]) -> tuple[float, float, float, float]:
@@ -200,30 +257,43 @@ class LocalSet:
         self.index = index or WordIndex.build([f.features for f in self.features])
 
     def similar(self, query: LocalFeatures, name: str = "query", shortlist: int = SHORTLIST) -> list[LocalLink]:
-        """Pictures the query shows part of (or that show part of it), most inliers first."""
-        found = []
-        for i, _ in self.index.shortlist(query.features, shortlist):
-            link = match_pair(self.features[i], query, self.keys[i], name)
-            if link is not None:
-                found.append(link)
-        return sorted(found, key=lambda lk: -lk.inliers)
+        """Pictures the query shows part of (or that show part of it), plain or mirrored, most inliers first."""
+        best: dict[int, LocalLink] = {}
+        for q in (query, query.mirror()):
+            for i, _ in self.index.shortlist(q.features, shortlist):
+                link = match_pair(self.features[i], q, self.keys[i], name)
+                if link is not None and (i not in best or link.inliers > best[i].inliers):
+                    best[i] = link
+        return sorted(best.values(), key=lambda lk: -lk.inliers)
+
+    def candidates(self, shortlist: int = SHORTLIST) -> list[tuple[int, int, bool]]:
+        """Each pair (i < j, mirrored) to check once: j in i's shortlist or i in j's, for the picture and its
+        mirror image."""
+        seen: set[tuple[int, int, bool]] = set()
+        for i, f in enumerate(self.features):
+            for mirrored, q in ((False, f), (True, f.mirror())):
+                seen.update((min(i, j), max(i, j), mirrored) for j, _ in self.index.shortlist(q.features, shortlist + 1)
+                            if j != i)
+        return sorted(seen)
+
+    def check(self, pair: tuple[int, int, bool]) -> LocalLink | None:
+        """The link of one candidate pair (i, j, mirrored), or None."""
+        i, j, mirrored = pair
+        b = self.features[j].mirror() if mirrored else self.features[j]
+        return match_pair(self.features[i], b, self.keys[i], self.keys[j])
 
     def links(self, shortlist: int = SHORTLIST, progress: Callable[[int], None] | None = None) -> list[LocalLink]:
-        """Every verified link between two pictures of the set: each picture's shortlist checked once per pair."""
-        seen: set[tuple[int, int]] = set()
-        out = []
-        for i, f in enumerate(self.features):
-            for j, _ in self.index.shortlist(f.features, shortlist + 1):
-                pair = (min(i, j), max(i, j))
-                if i == j or pair in seen:
-                    continue
-                seen.add(pair)
-                link = match_pair(self.features[pair[0]], self.features[pair[1]], self.keys[pair[0]],
-                                  self.keys[pair[1]])
-                if link is not None:
-                    out.append(link)
-            if progress:
-                progress(1)
+        """Every verified link between two pictures of the set (plain or mirrored): each candidate pair once."""
+        out, done = [], 0
+        for pair in self.candidates(shortlist):
+            if progress and pair[0] > done:
+                progress(pair[0] - done)
+                done = pair[0]
+            link = self.check(pair)
+            if link is not None:
+                out.append(link)
+        if progress:
+            progress(len(self.keys) - done)
         return out
 
 
