@@ -79,6 +79,25 @@ def test_distinct_pictures_never_link_and_a_set_finds_exactly_the_planted_copies
     assert sorted(tuple(sorted((lk.a, lk.b))) for lk in found) == sorted((n, f"{n} crop") for n in NAMES)
 
 
+def test_a_mirrored_crop_links_says_mirror_and_where_in_the_unmirrored_pictures(tmp_path: Path) -> None:
+    original = _picture("astronaut")
+    copy, box = _crop_caption_half(original, 0.3)
+    a = local_features(_save(original, tmp_path / "a.jpg"))
+    b = local_features(_save(copy.transpose(Image.Transpose.FLIP_LEFT_RIGHT), tmp_path / "m.jpg", quality=60))
+    assert match_pair(a, b) is None                              # SIFT alone does not see a mirror image
+    link = match_pair(a, b.mirror(), "a", "m")
+    assert link is not None and link.mirror and "mirror" in link.describe()
+    assert link.inliers >= 40 and link.agreement > 0.92 and link.residual < 0.6
+    assert link.box_a == pytest.approx(box, abs=0.03)
+    assert link.box_b == pytest.approx((0, 0, 1, 1), abs=0.03)
+    assert link.scale == pytest.approx(0.5, rel=0.05)
+    found = LocalSet({"a": a, "cat": local_features(_save(_picture("chelsea"), tmp_path / "c.jpg"))}).similar(b)
+    assert [(lk.a, lk.mirror) for lk in found] == [("a", True)]
+    twice = b.mirror().mirror()
+    assert twice.features.keypoints == pytest.approx(b.features.keypoints, abs=1e-3)
+    assert np.array_equal(twice.features.descriptors, b.features.descriptors) and np.array_equal(twice.grey, b.grey)
+
+
 def test_features_round_trip_and_refuse_another_version() -> None:
     f = local_features(np.asarray(_picture("chelsea")))
     again = LocalFeatures.from_bytes(f.to_bytes())
@@ -91,6 +110,26 @@ def test_two_photos_of_one_building_from_nearly_one_spot_do_not_link(shared_data
     a = local_features(folder / "hloc_71295362_4051449754.jpg")
     b = local_features(folder / "hloc_17295357_9106075285.jpg")
     assert match_pair(a, b) is None
+
+
+def test_burst_shots_and_nearby_viewpoints_do_not_link_even_cropped(shared_data: Path, tmp_path: Path) -> None:
+    """The pairs that linked wrongly at the thumbnail check: a transform fits the scene's plane, the pixels
+    (parallax, motion) do not agree tile by tile."""
+    landmarks = shared_data / "landmarks" / "images"
+    pairs = [(landmarks / "distractors" / "lightglue_DSC_0410.jpg", landmarks / "distractors" / "lightglue_DSC_0411.jpg"),
+             (landmarks / "sacre_coeur" / "hloc_71295362_4051449754.jpg",
+              landmarks / "sacre_coeur" / "hloc_93341989_396310999.jpg")]
+    feats = {p: local_features(p) for pair in pairs for p in pair}
+    for first, second in pairs:
+        for x, y in ((first, second), (second, first)):
+            assert match_pair(feats[y], feats[x]) is None, (x.name, y.name)
+            im = Image.open(x).convert("RGB")
+            w, h = im.size
+            for share, left, top in ((0.1, 0.0, 1.0), (0.3, 1.0, 0.0)):
+                dx, dy = int(w * share * left), int(h * share * top)
+                crop = _save(im.crop((dx, dy, dx + int(w * (1 - share)), dy + int(h * (1 - share)))), tmp_path / "c.jpg")
+                assert match_pair(feats[y], local_features(crop)) is None, (x.name, y.name, share)
+                assert match_pair(feats[x], local_features(crop)) is not None, (x.name, share)   # its own: linked
 
 
 def test_dupes_groups_a_crop_no_hash_links_and_says_why(tmp_path: Path) -> None:
