@@ -33,8 +33,8 @@ DATA = (ROOT / ".." / "shared" / "data").resolve()
 SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".tif", ".tiff"}
 MIN_SIDE = 600          # photos at least this long are used to make transformed copies
 WORK_SIDE = 1600        # copies are made from the original decoded to at most this many pixels
-SAME_PHOTO = 0.98       # distinct originals whose local link agrees this well ...
-SAME_PHOTO_PX = 0.5     # ... with inliers this close to the transform are crops of one photograph
+SAME_PHOTO = 0.95       # distinct originals whose local link agrees this well (bursts, nearby viewpoints: <= 0.90)
+SAME_PHOTO_PX = 0.5     # with inliers this close to the transform (bursts: >= 0.86 px) are crops of one photograph
 _LOCAL = None           # the originals' LocalSet, inherited by the forked workers (search and checks there)
 
 
