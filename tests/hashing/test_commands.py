@@ -71,9 +71,11 @@ def test_dupes_json_lists_groups_with_hashes_paths_and_pairwise_distances(photos
     assert len(group["pairs"]) == 3 and all(len(p["distances"]) == 3 for p in group["pairs"])
     table = runner.invoke(app, ["dupes", "-C", str(folder), "-w", "1"])
     assert "1 groups" in table.stdout and "mirror" in table.stdout
-    strict = json.loads(runner.invoke(app, ["dupes", "-C", str(folder), "--json", "--pdq", "0", "--phash", "0",
-                                            "--dhash", "0", "-w", "1"]).stdout)
+    zero = ["dupes", "-C", str(folder), "--json", "--pdq", "0", "--phash", "0", "--dhash", "0", "-w", "1"]
+    strict = json.loads(runner.invoke(app, [*zero, "--no-crops"]).stdout)
     assert strict["groups"] == [] or all(g["size"] == 2 for g in strict["groups"])
+    [local] = json.loads(runner.invoke(app, zero).stdout)["groups"]     # local features alone: mirror and thumbnail
+    assert local["size"] == 3 and any(lk["mirror"] and "mirror" in lk["why"] for lk in local["local_links"])
 
 
 def test_similar_finds_the_picture_and_its_reposts(photos: list[Path], tmp_path: Path) -> None:
