@@ -3,11 +3,14 @@
 Hashes are rows of 64-bit words (a 64-bit pHash is one word, a 256-bit PDQ four). One query against a
 million 64-bit hashes is an XOR and a popcount over 8 MB: a few milliseconds, no index needed. Finding
 every pair closer than r among N hashes uses multi-index hashing (Norouzi et al., 2012): split each hash
-into m chunks; two hashes within r bits agree to within r // m bits on at least one chunk (pigeonhole),
-so only hashes whose chunk lies in that small ball need a full comparison. The chunking is chosen per
-call from a cost estimate, falling back to blocked brute force when the radius is too wide for it to pay.
-The candidates are compared by a loop compiled with numba: at PDQ's 31 of 256 bits they are many (random
-hashes: about N^2/30 for N rows against 8N variants), and a compiled comparison costs nanoseconds.
+into m chunks with sub-radii s_k, sum(s_k + 1) > r; two hashes within r bits differ by at most s_k bits on
+some chunk k (pigeonhole), so only hashes whose chunk lies in that small ball need a full comparison. The
+chunking is chosen per call from a cost estimate, falling back to blocked brute force where it does not pay.
+An exact search at PDQ's 31 of 256 bits cannot grow linearly: with chunks of log2 N bits its candidates and
+lookups per query grow about as N^0.5 (12 chunks need sub-radius 2 on 8 of them; 16 chunks of 16 bits leave
+N^2/30 candidates for N rows against 8N variants). The chunk rule (`near_chunk`, `pairs(certain=)`) keeps
+exactness to a smaller radius and, beyond it, the pairs that one fixed chunk finds within 1 bit: a fixed
+number of lookups per row, so grouping grows near-linearly. The join is compiled with numba.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from numba import njit, types  # type: ignore[import-untyped]
 from numba.extending import intrinsic  # type: ignore[import-untyped]
 
 BLOCK_CELLS = 1 << 24   # brute-force pair blocks hold at most this many hash comparisons (~130 MB of words)
-KEY_BLOCK = 1 << 12     # multi-index: left buckets per compiled call (bounds the pairs buffer)
 
 
 def to_words(hexes: Sequence[str], bits: int) -> np.ndarray:
@@ -106,21 +108,42 @@ class HammingIndex:
         keep = dist <= radius
         return rows[keep], dist[keep]
 
-    def pairs(self, radius: int, queries: np.ndarray | None = None) -> Pairs:
-        """Every (query row i, stored row j) within `radius` bits. Without `queries`: pairs i < j of this set."""
+    def pairs(self, radius: int, queries: np.ndarray | None = None, certain: int | None = None) -> Pairs:
+        """Every (query row i, stored row j) within `radius` bits. Without `queries`: pairs i < j of this set.
+
+        With `certain` below `radius` (the chunk rule, `near_chunk`): pairs beyond `certain` bits are kept only
+        when one chunk of the two hashes differs by at most its sub-radius; every pair within `certain` bits
+        has such a chunk (pigeonhole), so it is always kept. The search then costs about a search within
+        `certain` bits: the chunks are fixed by `certain`, not by the number of rows.
+        """
         left = self.words if queries is None else np.asarray(queries, dtype=np.uint64).reshape(-1, self.words.shape[1])
         if len(left) == 0 or len(self) == 0:
             return _empty()
-        plan = _plan(len(left), len(self), self.bits, radius)
-        found = list(_brute(left, self.words, radius, queries is None) if plan is None else
-                     _multi_index(left, self.words, radius, queries is None, plan))
+        rule = _rule(self.words.shape[1], certain) if certain is not None and certain < radius else None
+        plan = _plan(len(left), len(self), self.bits, radius, rule)
+        if plan is None:
+            found = list(_brute(left, self.words, radius, queries is None))
+        else:
+            found = list(_multi_index(left, self.words, radius, queries is None, plan))
         if not found:
             return _empty()
-        i = np.concatenate([p.i for p in found])
-        j = np.concatenate([p.j for p in found])
-        d = np.concatenate([p.d for p in found])
-        key = np.unique(i * len(self) + j, return_index=True)[1]   # a pair may be found through several chunks
-        return Pairs(i[key], j[key], d[key])
+        out = Pairs(np.concatenate([p.i for p in found]), np.concatenate([p.j for p in found]),
+                    np.concatenate([p.d for p in found]))
+        if rule is None or plan is rule:
+            return out
+        keep = near_chunk(left[out.i], self.words[out.j], int(certain or 0))   # an exact search's pairs, under the rule
+        return Pairs(out.i[keep], out.j[keep], out.d[keep])
+
+
+RULE_PER_WORD = 3   # the chunk rule cuts every 64-bit word into chunks of 22, 21 and 21 bits
+
+
+@dataclass(frozen=True)
+class _Chunking:
+    """Chunks (word, shift, width), one row each, and the sub-radius each is searched within."""
+
+    table: np.ndarray
+    subs: np.ndarray
 
 
 def _chunks(nwords: int, per_word: int) -> list[tuple[int, int, int]]:
@@ -135,32 +158,62 @@ def _chunks(nwords: int, per_word: int) -> list[tuple[int, int, int]]:
     return out
 
 
+def _chunking(nwords: int, per_word: int, certain: int) -> _Chunking:
+    """Chunks and sub-radii s_k such that any two hashes within `certain` bits differ by at most s_k bits on some
+    chunk k: sum(s_k + 1) > certain (the pigeonhole principle); the spare bits go to the first chunks."""
+    chunks = _chunks(nwords, per_word)
+    spare = max(0, certain + 1 - len(chunks))
+    subs = [spare // len(chunks) + (1 if k < spare % len(chunks) else 0) for k in range(len(chunks))]
+    return _Chunking(np.array(chunks, dtype=np.int64), np.array(subs, dtype=np.int64))
+
+
+def _rule(nwords: int, certain: int) -> _Chunking:
+    return _chunking(nwords, RULE_PER_WORD, certain)
+
+
+def near_chunk(a: np.ndarray, b: np.ndarray, certain: int) -> np.ndarray:
+    """The chunk rule: whether rows of `a` and `b` (broadcast) differ by at most s_k bits on some chunk k, for the
+    chunking that makes this certain within `certain` bits (each word cut in 22, 21 and 21 bits). Beyond `certain`
+    it holds for most close pairs (pairs at 31 of 256 bits with random differences, certain=23: 99.2%)."""
+    rule = _rule(np.shape(a)[-1], certain)
+    x = np.bitwise_xor(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64))
+    near = np.zeros(x.shape[:-1], dtype=bool)
+    for (word, shift, width), sub in zip(rule.table.tolist(), rule.subs.tolist()):
+        part = (x[..., word] >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+        near |= np.bitwise_count(part) <= sub
+    return near
+
+
 def _ball(width: int, radius: int) -> np.ndarray:
     """Every XOR mask of `width` bits with at most `radius` bits set."""
     masks = [sum(1 << b for b in bits) for r in range(radius + 1) for bits in combinations(range(width), r)]
-    return np.array(masks, dtype=np.uint64)
+    return np.array(masks, dtype=np.int64)
 
 
-def _plan(n_left: int, n_right: int, bits: int, radius: int) -> int | None:
-    """Chunks per word for multi-index hashing, or None where blocked brute force is estimated cheaper.
+def _plan(n_left: int, n_right: int, bits: int, radius: int, rule: _Chunking | None = None) -> _Chunking | None:
+    """The cheapest of: chunkings for multi-index hashing certain within `radius`, the chunk `rule`'s own chunking
+    (which finds exactly the rule's pairs), and blocked brute force (None).
 
-    Cost model (unit: one word comparison): each probe is a bucket lookup (~10 per left hash) plus a full
-    comparison of every candidate (~4); brute force compares every pair, word by word.
+    Cost model (unit: one word comparison): a bucket table pass per chunk (~2 per bucket), a bucket lookup per
+    flip of each non-empty bucket of the smaller side (~10), a full comparison of each candidate (~4 words, nwords/64 bits);
+    brute force compares every pair, word by word.
     """
     nwords = bits // 64
+    options = [_chunking(nwords, per_word, radius) for per_word in (3, 4, 5, 6, 8)]   # chunks of at most 22 bits
     best, best_cost = None, float(n_left) * n_right * nwords
-    for per_word in (3, 4, 5, 6, 8):   # chunks of at most 22 bits: bucket tables stay small
-        chunks = _chunks(nwords, per_word)
-        sub = radius // len(chunks)
-        probes = sum(comb(width, sub_r) for _, _, width in chunks for sub_r in range(sub + 1))
-        width = min(c[2] for c in chunks)
-        cost = probes * (10.0 * n_left + 4.0 * nwords * n_left * n_right / 2.0 ** width)
+    for plan in options + ([rule] if rule is not None else []):
+        cost = 0.0
+        for (_, _, width), sub in zip(plan.table.tolist(), plan.subs.tolist()):
+            probes = sum(comb(width, s) for s in range(sub + 1))
+            cost += 2.0 * 2 ** width + probes * (10.0 * min(n_left, n_right, 2 ** width)
+                                                 + nwords * n_left * n_right / 2.0 ** width)
         if cost < best_cost:
-            best, best_cost = per_word, cost
+            best, best_cost = plan, cost
     return best
 
 
 def _brute(left: np.ndarray, right: np.ndarray, radius: int, self_join: bool) -> Iterator[Pairs]:
+    """Every pair within `radius`, in blocks of at most BLOCK_CELLS comparisons."""
     rows = max(1, BLOCK_CELLS // max(1, len(right)))
     for start in range(0, len(left), rows):
         block = distances(left[start:start + rows, None, :], right[None, :, :])
@@ -171,33 +224,37 @@ def _brute(left: np.ndarray, right: np.ndarray, radius: int, self_join: bool) ->
 
 
 def _multi_index(left: np.ndarray, right: np.ndarray, radius: int, self_join: bool,
-                 per_word: int) -> Iterator[Pairs]:
-    """Pairs within `radius` through each chunk in turn, as a bucket join: left and right rows sorted into buckets
-    by the chunk, and every left bucket compared with the right buckets within r // m bits of it by a compiled loop.
+                 plan: _Chunking) -> Iterator[Pairs]:
+    """Pairs within `radius` that are within the sub-radius on some chunk, chunk by chunk, as a bucket join:
+    left and right rows sorted into buckets by the chunk (a counting sort), and each left bucket compared with
+    the right buckets within the chunk's sub-radius of it by a compiled loop.
 
-    Work is one comparison per candidate (rows sharing a bucket up to the flips); a left bucket's rows are compared
-    together, so the right buckets they meet stay in cache. A pair already within r // m bits on an earlier chunk
-    is left to that chunk, so each pair comes out once.
+    Left buckets go in aligned blocks of keys whose rows are gathered into a small buffer once; a block's keys
+    XOR one flip are again an aligned block, so the right rows it meets are one contiguous run. A pair already
+    within its sub-radius on an earlier chunk is left to that chunk, so each pair comes out once.
     """
-    chunks = _chunks(right.shape[1], per_word)
-    sub = radius // len(chunks)
-    table = np.array(chunks, dtype=np.int64)
+    if not self_join and len(left) > len(right):   # look up from the smaller side: fewer buckets probed
+        yield from (Pairs(p.j, p.i, p.d) for p in _multi_index(right, left, radius, False, plan))
+        return
     left = np.ascontiguousarray(left, dtype=np.uint64)
     right = np.ascontiguousarray(right, dtype=np.uint64)
-    for c, (word, shift, width) in enumerate(chunks):
-        flips = _ball(width, sub).astype(np.int64)
-        right_order, right_bucket = _buckets(right[:, word], shift, width)
-        left_order, left_bucket = _buckets(left[:, word], shift, width)
-        keys = np.flatnonzero(np.diff(left_bucket))          # buckets holding left rows
-        left_rows, right_rows = left[left_order], right[right_order]   # a bucket's rows side by side, in cache
-        for start in range(0, len(keys), KEY_BLOCK):
-            block = keys[start:start + KEY_BLOCK]
+    for c, ((word, shift, width), sub) in enumerate(zip(plan.table.tolist(), plan.subs.tolist())):
+        flips = _ball(width, sub)
+        right_order, right_start, right_rows = _sort(right, word, shift, width, True)
+        left_order, left_start, _ = _sort(left, word, shift, width, False)
+        keys = np.flatnonzero(left_start[1:] != left_start[:-1])   # the non-empty left buckets
+        per_block = max(1, (1 << width) * LEFT_BLOCK // len(left))   # about LEFT_BLOCK left rows a block
+        block = 1 << min(width, per_block.bit_length() - 1)          # keys per block: a power of two
+        edges = np.searchsorted(keys, np.arange(0, (1 << width) + block, block))
+        for b0, b1 in zip(edges[:-1].tolist(), edges[1:].tolist()):
+            if b0 == b1:
+                continue
             size = 1 << 12
             while True:
                 out_i, out_j = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
                 out_d = np.empty(size, dtype=np.int32)
-                n = _join(left_rows, right_rows, block, left_order, left_bucket, right_order, right_bucket, flips, radius,
-                          self_join, table, c, sub, out_i, out_j, out_d)
+                n = _join(left, right_rows, left_order, left_start, right_order, right_start, flips, keys[b0:b1],
+                          radius, self_join, plan.table, plan.subs, c, out_i, out_j, out_d)
                 if n <= size:
                     break
                 size = n
@@ -205,13 +262,29 @@ def _multi_index(left: np.ndarray, right: np.ndarray, radius: int, self_join: bo
                 yield Pairs(out_i[:n], out_j[:n], out_d[:n])
 
 
-def _buckets(column: np.ndarray, shift: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows sorted by one chunk of one word, and where each chunk value's rows start: order[b[k]:b[k + 1]]."""
-    key = ((column >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.uint32)
-    order = np.argsort(key, kind="stable")
-    bucket = np.zeros((1 << width) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(key, minlength=1 << width), out=bucket[1:])
-    return order, bucket
+LEFT_BLOCK = 1 << 10   # multi-index: left rows per block of keys (gathered into a buffer of ~32 KB for PDQ)
+
+
+@njit(cache=True, nogil=True)
+def _sort(rows, word, shift, width, copy):  # type: ignore[no-untyped-def]
+    """Row numbers sorted by one chunk of one word (a counting sort), where each chunk value's rows start
+    (order[start[k]:start[k + 1]]), and with `copy` the rows themselves in that order."""
+    mask = np.uint64((1 << width) - 1)
+    start = np.zeros((1 << width) + 1, dtype=np.int64)
+    for r in range(rows.shape[0]):
+        start[((rows[r, word] >> np.uint64(shift)) & mask) + 1] += 1
+    for k in range(1 << width):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    order = np.empty(rows.shape[0], dtype=np.int64)
+    out = np.empty((rows.shape[0] if copy else 0, rows.shape[1]), dtype=np.uint64)
+    for r in range(rows.shape[0]):
+        k = (rows[r, word] >> np.uint64(shift)) & mask
+        order[fill[k]] = r
+        if copy:
+            out[fill[k]] = rows[r]
+        fill[k] += 1
+    return order, start, out
 
 
 @intrinsic
@@ -223,31 +296,35 @@ def _popcount(typingctx, x):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _join(left, right, keys, left_order, left_bucket, right_order, right_bucket, flips, radius, self_join, chunks,
-          c, sub, out_i, out_j, out_d):  # type: ignore[no-untyped-def]
-    """Left buckets `keys` against chunk c's right buckets within the flips (left/right: the rows in bucket order,
-    row a being left_order[a]): fills out_* up to their size and returns how many pairs there are."""
+def _join(left, right, left_order, left_start, right_order, right_start, flips, keys, radius, self_join, chunks,
+          subs, c, out_i, out_j, out_d):  # type: ignore[no-untyped-def]
+    """Left buckets `keys` (ascending, one aligned block) against chunk c's right buckets within the flips (right:
+    the rows in bucket order, row p being right_order[p]): fills out_* up to their size, returns how many pairs."""
     n, nwords, size = 0, left.shape[1], len(out_i)
-    for k in keys:
-        for f in flips:
-            lo, hi = right_bucket[k ^ f], right_bucket[(k ^ f) + 1]
-            if lo == hi:
-                continue
-            for a in range(left_bucket[k], left_bucket[k + 1]):
-                i = left_order[a]
-                for p in range(lo, hi):
-                    j = right_order[p]
-                    if self_join and j <= i:
-                        continue
+    a0, a1 = left_start[keys[0]], left_start[keys[-1] + 1]
+    rows = np.empty((a1 - a0, nwords), dtype=np.uint64)   # the block's left rows, in bucket order
+    for a in range(a0, a1):
+        for w in range(nwords):
+            rows[a - a0, w] = left[left_order[a], w]
+    for f in flips:
+        for k in keys:
+            la, lb = left_start[k], left_start[k + 1]
+            lo, hi = right_start[k ^ f], right_start[(k ^ f) + 1]
+            for p in range(lo, hi):
+                j = right_order[p]
+                for a in range(la, lb):
                     d = 0
                     for w in range(nwords):
-                        d += _popcount(left[a, w] ^ right[p, w])
+                        d += _popcount(rows[a - a0, w] ^ right[p, w])
                     if d > radius:
                         continue
-                    earlier = False   # within sub on an earlier chunk: that chunk reported this pair
+                    i = left_order[a]
+                    if self_join and j <= i:
+                        continue
+                    earlier = False   # within its sub-radius on an earlier chunk: that chunk reported this pair
                     for e in range(c):
-                        x = (left[a, chunks[e, 0]] ^ right[p, chunks[e, 0]]) >> np.uint64(chunks[e, 1])
-                        if _popcount(x & np.uint64((1 << chunks[e, 2]) - 1)) <= sub:
+                        x = (rows[a - a0, chunks[e, 0]] ^ right[p, chunks[e, 0]]) >> np.uint64(chunks[e, 1])
+                        if _popcount(x & np.uint64((1 << chunks[e, 2]) - 1)) <= subs[e]:
                             earlier = True
                             break
                     if earlier:

@@ -2,7 +2,8 @@
 
 Every photo and every video keyframe is a point with three hashes. Two items are linked when any pair of
 their points is within the threshold of any one hash (pHash, dHash, or PDQ compared over all eight
-mirrored/rotated variants). Groups are the connected components of those links, so a chain of reposts
+mirrored/rotated variants; PDQ beyond `Thresholds.pdq_certain` bits also needs one chunk of the two hashes
+within a bit, the chunk rule that keeps grouping a million items near-linear). Groups are the connected components of those links, so a chain of reposts
 (original -> cropped -> cropped and captioned) ends up in one group even when its ends are far apart.
 Points whose PDQ quality is below MIN_QUALITY (black frames, fades, blank pages) never link anything.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from osint.hashing.hashes import BITS, DHASH, PDQ, PHASH, MediaHashes
-from osint.hashing.index import HammingIndex, distances, to_words
+from osint.hashing.index import HammingIndex, distances, near_chunk, to_words
 from osint.hashing.local import LocalLink
 from osint.hashing.pdq import DIHEDRAL
 
@@ -32,11 +33,19 @@ class Thresholds:
     in bench/dupes_eval.py. PDQ's zero-false-link distance there is 55; the default is 31 (PDQ's published
     matching threshold), which loses little recall in that table, keeps a margin for cases far larger than
     6.7 million pairs, and keeps grouping a large case fast.
+
+    The chunk rule: two PDQ hashes within `pdq_certain` bits always link; from there to `pdq` bits they link
+    when one of the 12 chunks of the hash (each 64-bit word cut in 22, 21 and 21 bits) differs by at most 1 bit
+    (`osint.hashing.index.near_chunk`). Hashes with random differences meet it at 99.2% at 31 bits, 99.9% at
+    28, every one to 25 (bench/hash_search.py measures each distance); it lets the pair search look only
+    within 1 bit on each chunk, which grows near-linearly with the case (README, Scale). pdq_certain >= pdq
+    is the plain distance rule.
     """
 
     phash: int = 5
     dhash: int = 3
     pdq: int = 31
+    pdq_certain: int = 23
 
     def of(self, algorithm: str) -> int:
         return int(getattr(self, algorithm))
@@ -135,17 +144,20 @@ def compare(a: MediaHashes, b: MediaHashes, thresholds: Thresholds = Thresholds(
         for algo in ALGORITHMS:
             rows, code = pb.queries(algo)
             d = distances(pa.words[algo][:, None, :], rows[None, :, :])
-            i, j = np.unravel_index(int(np.argmin(d)), d.shape)
-            # variant v of b's picture looks like a, so b is a under the inverse of v
+            linked = d <= thresholds.of(algo)
+            if algo == PDQ and thresholds.pdq_certain < thresholds.pdq:
+                linked &= near_chunk(pa.words[algo][:, None, :], rows[None, :, :], thresholds.pdq_certain)
+            i, j = np.unravel_index(int(np.argmin(np.where(linked, d, d + BITS[algo] + 1))), d.shape)
+            # the closest linked pair of points, else the closest; variant v of b's picture looks like a, so b
+            # is a under the inverse of v
             evidence.append(_evidence(algo, int(d[i, j]), pa.where(int(i)), pb.where(int(code[j]) // len(DIHEDRAL)),
-                                      _inverse(int(code[j] % len(DIHEDRAL))), thresholds))
+                                      _inverse(int(code[j] % len(DIHEDRAL))), bool(linked[i, j])))
     return PairMatch(name_a, name_b, tuple(evidence))
 
 
 def _evidence(algo: str, distance: int, where_a: tuple[float | None, str], where_b: tuple[float | None, str],
-              variant: int, thresholds: Thresholds) -> Evidence:
-    return Evidence(algo, distance, where_a[0], where_b[0], where_a[1], where_b[1], DIHEDRAL[variant],
-                    distance <= thresholds.of(algo))
+              variant: int, linked: bool) -> Evidence:
+    return Evidence(algo, distance, where_a[0], where_b[0], where_a[1], where_b[1], DIHEDRAL[variant], linked)
 
 
 class HashSet:
@@ -162,15 +174,15 @@ class HashSet:
         return sum(ix.nbytes for ix in self.index.values()) + int(self.points.variants.nbytes)
 
     def similar(self, query: MediaHashes, thresholds: Thresholds = Thresholds()) -> list[PairMatch]:
-        """Items with any point within a threshold of any point of `query`, closest first."""
+        """Items linked to `query` (a point within a threshold of one of its points, by the link rule), closest first."""
         q = _Points({"query": query})
         items: dict[int, None] = {}
         for algo in ALGORITHMS:
             if len(q):
                 found = self.index[algo].search(q.queries(algo)[0], thresholds.of(algo))[0]
                 items.update(dict.fromkeys(self.points.owner[found].tolist()))
-        matches = [compare(query, self.hashes[sha], thresholds, "query", sha)
-                   for sha in (self.points.shas[k] for k in items)]
+        matches = [m for m in (compare(query, self.hashes[sha], thresholds, "query", sha)
+                               for sha in (self.points.shas[k] for k in items)) if m.linked]   # the chunk rule
         return sorted(matches, key=lambda m: m.best().distance / BITS[m.best().algorithm])
 
     def pairwise(self, group: Group, thresholds: Thresholds = Thresholds(), limit: int = PAIRWISE_LIMIT
@@ -188,7 +200,8 @@ class HashSet:
         p = self.points
         for algo in ALGORITHMS:
             rows, code = p.queries(algo)
-            pairs = self.index[algo].pairs(thresholds.of(algo), None if algo != PDQ else rows)
+            pairs = (self.index[algo].pairs(thresholds.of(algo), rows, thresholds.pdq_certain) if algo == PDQ else
+                     self.index[algo].pairs(thresholds.of(algo)))
             qi = code[pairs.i] // len(DIHEDRAL)
             keep = p.owner[qi] != p.owner[pairs.j]
             qi, variant, j, d = qi[keep], code[pairs.i][keep] % len(DIHEDRAL), pairs.j[keep], pairs.d[keep]
@@ -203,7 +216,7 @@ class HashSet:
                     a, b, ta, tb, v = b, a, tb, ta, _inverse(v)
                 slot = best.setdefault((a, b), {})
                 if algo not in slot:
-                    slot[algo] = _evidence(algo, int(d[k]), ta, tb, v, thresholds)
+                    slot[algo] = _evidence(algo, int(d[k]), ta, tb, v, True)
         return [PairMatch(self.points.shas[a], self.points.shas[b], tuple(ev.values())) for (a, b), ev in best.items()]
 
     def near_pdq(self, hexes: Sequence[str], radius: int) -> list[tuple[int, str, Evidence]]:

@@ -63,7 +63,7 @@ def test_dupes_json_lists_groups_with_hashes_paths_and_pairwise_distances(photos
     result = runner.invoke(app, ["dupes", "-C", str(folder), "--json", "-w", "1"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["thresholds"] == {"phash": 5, "dhash": 3, "pdq": 31}
+    assert data["thresholds"] == {"phash": 5, "dhash": 3, "pdq": 31, "pdq_certain": 23}
     [group] = data["groups"]
     names = sorted(Path(p).name for m in group["members"] for p in m["paths"])
     assert names == ["mirrored.jpg", "p0.jpg", "thumb.jpg"]

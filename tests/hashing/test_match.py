@@ -10,6 +10,7 @@ from PIL import Image, ImageOps
 from osint.hashing import HashSet, compare, hash_case, hash_file, stored_hashes
 from osint.ingest import add_paths
 from tests.hashing.conftest import write_video
+from tests.hashing.test_index import _chunk_bits, _spread
 
 
 def test_groups_collect_reposts_and_leave_distinct_photos_alone(case, photos: list[Path], tmp_path: Path) -> None:
@@ -105,8 +106,9 @@ def _near(rng: np.random.Generator, words: np.ndarray, most: int) -> np.ndarray:
 
 
 def test_links_of_a_generated_case_equal_brute_force_over_every_pair() -> None:
-    """2,000 items (random hashes, 500 of them near copies of another item, some just past a threshold): the
-    indexed links are exactly the item pairs that brute force finds within a threshold, at the same distances."""
+    """2,000 items (random hashes, 500 of them near copies of another item, some just past a threshold, 40 PDQ
+    copies with 2 bits off in every chunk): the indexed links are exactly the item pairs that brute force finds
+    within a threshold (PDQ: under the chunk rule), at the same distances."""
     from osint.hashing import FrameHashes, MediaHashes, Thresholds
     from osint.hashing.index import distances
 
@@ -119,6 +121,8 @@ def test_links_of_a_generated_case_equal_brute_force_over_every_pair() -> None:
     ph[n - copies:] = _near(rng, ph[parent], limits.phash + 3)
     dh[n - copies:] = _near(rng, dh[parent], limits.dhash + 3)
     pdq[n - copies:] = _near(rng, pdq[parent].reshape(-1, 4), limits.pdq + 10).reshape(copies, 8, 4)
+    for k in range(n - 40, n):    # 24 bits off, 2 in each chunk: within 31 bits but outside the chunk rule
+        pdq[k] = [_spread(rng, row, 2) for row in pdq[parent[k - n + copies]]]
     ph_hex, dh_hex, pdq_hex = _hexes(ph), _hexes(dh), _hexes(pdq.reshape(-1, 4))
     hashes = {f"{k:064x}": MediaHashes("image", (FrameHashes(
         None, False, "full", (0.0, 0.0, 1.0, 1.0), ph_hex[k], dh_hex[k], pdq_hex[8 * k], 100,
@@ -126,7 +130,14 @@ def test_links_of_a_generated_case_equal_brute_force_over_every_pair() -> None:
     names = list(hashes)
 
     brute = {"phash": distances(ph[:, None], ph[None]), "dhash": distances(dh[:, None], dh[None])}
-    to_b = np.min([distances(pdq[:, None, v], pdq[None, :, 0]) for v in range(8)], axis=0)   # a's variants vs b
+    def by_rule(v: int) -> np.ndarray:   # a's variant v vs b, where the chunk rule allows a link (else 999)
+        d = distances(pdq[:, None, v], pdq[None, :, 0])
+        a, b = np.nonzero(d <= limits.pdq)
+        far = ~(_chunk_bits(pdq[a, v] ^ pdq[b, 0]) <= 1).any(axis=(-1, -2))
+        d[a[far], b[far]] = 999
+        return d
+
+    to_b = np.min([by_rule(v) for v in range(8)], axis=0)
     brute["pdq"] = np.minimum(to_b, to_b.T)
     expected: dict[tuple[str, str], dict[str, int]] = {}
     for algo, d in brute.items():
@@ -136,3 +147,6 @@ def test_links_of_a_generated_case_equal_brute_force_over_every_pair() -> None:
     found = {(m.a, m.b): {e.algorithm: e.distance for e in m.evidence} for m in HashSet(hashes).links(limits)}
     assert found == expected
     assert len(expected) >= 300 and any("pdq" in ev and len(ev) == 1 for ev in expected.values())
+    assert sum(1 for ev in expected.values() if ev.get("pdq", 0) > limits.pdq_certain) >= 20
+    spread = [(names[parent[k - n + copies]], names[k]) for k in range(n - 40, n)]   # each with its original
+    assert not any("pdq" in expected.get(pair, {}) for pair in spread)
