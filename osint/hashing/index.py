@@ -267,23 +267,54 @@ LEFT_BLOCK = 1 << 10   # multi-index: left rows per block of keys (gathered into
 
 @njit(cache=True, nogil=True)
 def _sort(rows, word, shift, width, copy):  # type: ignore[no-untyped-def]
-    """Row numbers sorted by one chunk of one word (a counting sort), where each chunk value's rows start
-    (order[start[k]:start[k + 1]]), and with `copy` the rows themselves in that order."""
+    """Row numbers sorted by one chunk of one word, where each chunk value's rows start (order[start[k]:start[k + 1]]),
+    and with `copy` the rows themselves in that order.
+
+    A two-pass radix sort (low half of the chunk, then high half): each pass scatters into at most 2^11 runs,
+    which caches and write buffers keep up with, where one pass into 2^22 buckets misses on nearly every row.
+    """
+    n = rows.shape[0]
     mask = np.uint64((1 << width) - 1)
-    start = np.zeros((1 << width) + 1, dtype=np.int64)
-    for r in range(rows.shape[0]):
-        start[((rows[r, word] >> np.uint64(shift)) & mask) + 1] += 1
-    for k in range(1 << width):
-        start[k + 1] += start[k]
-    fill = start[:-1].copy()
-    order = np.empty(rows.shape[0], dtype=np.int64)
-    out = np.empty((rows.shape[0] if copy else 0, rows.shape[1]), dtype=np.uint64)
-    for r in range(rows.shape[0]):
-        k = (rows[r, word] >> np.uint64(shift)) & mask
-        order[fill[k]] = r
-        if copy:
-            out[fill[k]] = rows[r]
-        fill[k] += 1
+    low = width // 2
+    low_mask = (1 << low) - 1
+    keys = np.empty(n, dtype=np.int32)
+    at_low = np.zeros((1 << low) + 1, dtype=np.int64)
+    at_high = np.zeros((1 << (width - low)) + 1, dtype=np.int64)
+    for r in range(n):
+        k = np.int32((rows[r, word] >> np.uint64(shift)) & mask)
+        keys[r] = k
+        at_low[(k & low_mask) + 1] += 1
+        at_high[(k >> low) + 1] += 1
+    for b in range(1 << low):
+        at_low[b + 1] += at_low[b]
+    for b in range(1 << (width - low)):
+        at_high[b + 1] += at_high[b]
+    first = np.empty(n, dtype=np.int32)       # row numbers and keys after the first pass
+    first_keys = np.empty(n, dtype=np.int32)
+    for r in range(n):
+        k = keys[r]
+        p = at_low[k & low_mask]
+        at_low[k & low_mask] = p + 1
+        first[p], first_keys[p] = r, k
+    order = np.empty(n, dtype=np.int64)
+    for t in range(n):
+        k = first_keys[t]
+        p = at_high[k >> low]
+        at_high[k >> low] = p + 1
+        order[p], keys[p] = first[t], k
+    start = np.empty((1 << width) + 1, dtype=np.int64)
+    k = 0
+    for p in range(n):                         # keys are sorted now: each value's first position
+        while k <= keys[p]:
+            start[k] = p
+            k += 1
+    while k <= 1 << width:
+        start[k] = n
+        k += 1
+    out = np.empty((n if copy else 0, rows.shape[1]), dtype=np.uint64)
+    if copy:
+        for p in range(n):
+            out[p] = rows[order[p]]
     return order, start, out
 
 
