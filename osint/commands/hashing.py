@@ -27,7 +27,7 @@ PdqOption = typer.Option(None, "--pdq", min=0, max=256,
                          help="Largest PDQ distance (of 256 bits, best of the mirrored and 90-degree rotated "
                               "variants) that links two pictures. Default 31; beyond 23 bits two hashes link only "
                               "when one of their 12 chunks differs by at most 1 bit (the chunk rule that keeps "
-                              "grouping near-linear: 99.2% of pairs at 31 bits). The hash that catches mirrored, "
+                              "grouping near-linear: 99.3% of pairs at 31 bits). The hash that catches mirrored, "
                               "rotated, captioned and colour-shifted reposts.")
 
 

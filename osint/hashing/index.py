@@ -174,7 +174,7 @@ def _rule(nwords: int, certain: int) -> _Chunking:
 def near_chunk(a: np.ndarray, b: np.ndarray, certain: int) -> np.ndarray:
     """The chunk rule: whether rows of `a` and `b` (broadcast) differ by at most s_k bits on some chunk k, for the
     chunking that makes this certain within `certain` bits (each word cut in 22, 21 and 21 bits). Beyond `certain`
-    it holds for most close pairs (pairs at 31 of 256 bits with random differences, certain=23: 99.2%)."""
+    it holds for most close pairs (pairs at 31 of 256 bits with random differences, certain=23: 99.3%)."""
     rule = _rule(np.shape(a)[-1], certain)
     x = np.bitwise_xor(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64))
     near = np.zeros(x.shape[:-1], dtype=bool)

@@ -3,8 +3,9 @@
 Every photo and every video keyframe is a point with three hashes. Two items are linked when any pair of
 their points is within the threshold of any one hash (pHash, dHash, or PDQ compared over all eight
 mirrored/rotated variants; PDQ beyond `Thresholds.pdq_certain` bits also needs one chunk of the two hashes
-within a bit, the chunk rule that keeps grouping a million items near-linear). Groups are the connected components of those links, so a chain of reposts
-(original -> cropped -> cropped and captioned) ends up in one group even when its ends are far apart.
+within a bit, the chunk rule that keeps grouping a million items near-linear). Groups are the connected
+components of those links, so a chain of reposts (original -> cropped -> cropped and captioned) ends up in
+one group even when its ends are far apart.
 Points whose PDQ quality is below MIN_QUALITY (black frames, fades, blank pages) never link anything.
 """
 
@@ -36,8 +37,8 @@ class Thresholds:
 
     The chunk rule: two PDQ hashes within `pdq_certain` bits always link; from there to `pdq` bits they link
     when one of the 12 chunks of the hash (each 64-bit word cut in 22, 21 and 21 bits) differs by at most 1 bit
-    (`osint.hashing.index.near_chunk`). Hashes with random differences meet it at 99.2% at 31 bits, 99.9% at
-    28, every one to 25 (bench/hash_search.py measures each distance); it lets the pair search look only
+    (`osint.hashing.index.near_chunk`). Hashes with random differences meet it at 99.3% at 31 bits, 99.9% at
+    28, 99.99% to 26 (bench/hash_search.py measures each distance); it lets the pair search look only
     within 1 bit on each chunk, which grows near-linearly with the case (README, Scale). pdq_certain >= pdq
     is the plain distance rule.
     """
