@@ -4,6 +4,7 @@
     python bench/children_eval.py --no-write    # measure and print only
     python bench/children_eval.py --repeats 5   # more random person splits (default 3)
     python bench/children_eval.py --flip        # encode each face and its mirror, averaged (measured; never writes)
+    python bench/children_eval.py --marks dlib68  # SFace aligned on dlib's 68 landmarks (measured; never writes)
 
 Every photo goes through the package's own pipeline (YuNet, then dlib ResNet and SFace on the most central
 face, as bench/face_eval.py). Genuine pairs: two photos of one child, both under 18, taken 1 to 5 years apart.
@@ -46,6 +47,7 @@ KS = (10, 25, 50)                             # adaptive top-K: cohort faces per
 SIZES = (3, 5, 10)                            # cohort sizes measured (other reference persons in a case)
 SHIP = (10,)                                  # ... and those given a shipped table (5 or fewer: worse than raw SFace)
 BOOT = 300
+GALLERY = "closest photo, each reference normalised against all other gallery persons (ranking only)"
 
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -53,18 +55,19 @@ sys.path.insert(0, str(ROOT / "bench"))
 Enc = dict[str, np.ndarray]
 
 
-def _central(args: tuple[str, bool]) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
+def _central(args: tuple[str, bool, str]) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
     from face_eval import central_face
 
-    return central_face(args[0], "yunet", args[1])
+    return central_face(args[0], "yunet", args[1], args[2])
 
 
-def encode(files: list[str], root: Path, name: str, workers: int, flip: bool = False) -> dict[str, np.ndarray]:
+def encode(files: list[str], root: Path, name: str, workers: int, flip: bool = False,
+           marks: str = "yunet") -> dict[str, np.ndarray]:
     """Encodings of the most central face of each file, cached in CACHE (outside the repository)."""
     from osint.facematch.analyse import FaceSettings
 
-    version = FaceSettings(detector="yunet", encoder="fused", flip=flip).version()
-    cache = CACHE / f"{name}{'-flip' if flip else ''}.npz"
+    version = FaceSettings(detector="yunet", encoder="fused", flip=flip, marks=marks).version()
+    cache = CACHE / f"{name}{'-flip' if flip else ''}{'' if marks == 'yunet' else '-' + marks}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         if str(z["version"]) == version and list(z["files"]) == files:
@@ -74,7 +77,7 @@ def encode(files: list[str], root: Path, name: str, workers: int, flip: bool = F
     n = len(files)
     dl, sf, ok = np.zeros((n, 128), np.float32), np.zeros((n, 128), np.float32), np.zeros(n, bool)
     with ProcessPoolExecutor(workers) as pool:
-        for i, (d, s, _, _, _) in enumerate(pool.map(_central, [(str(root / f), flip) for f in files], chunksize=8)):
+        for i, (d, s, _, _, _) in enumerate(pool.map(_central, [(str(root / f), flip, marks) for f in files], chunksize=8)):
             if d is not None:
                 dl[i], sf[i], ok[i] = d, s, True
     print(f"encodings: {n} images in {time.time() - t0:.0f} s with {workers} processes, cached in {cache}")
@@ -84,7 +87,7 @@ def encode(files: list[str], root: Path, name: str, workers: int, flip: bool = F
     return out
 
 
-def adult_cohort(workers: int, flip: bool = False) -> Enc | None:
+def adult_cohort(workers: int, flip: bool = False, marks: str = "yunet") -> Enc | None:
     """400 LFW adults (one photo each) as a public adult cohort, when ../shared/data/faces is present.
     Measured only: LFW states no licence, so no encoding of it ships."""
     if not FACES.is_dir():
@@ -97,7 +100,7 @@ def adult_cohort(workers: int, flip: bool = False) -> Enc | None:
             seen.add(r["identity"])
             files.append(r["file"])
     files = files[::max(1, len(files) // 400)][:400]
-    z = encode(files, FACES, "lfw400", workers, flip)
+    z = encode(files, FACES, "lfw400", workers, flip, marks)
     return {m: z[m][z["ok"]] for m in ("dlib", "sface")}
 
 
@@ -258,13 +261,15 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
     ap.add_argument("--no-write", action="store_true", help="do not rewrite the shipped children table")
     ap.add_argument("--flip", action="store_true", help="encode each face and its mirror, averaged (measured only: "
                     "the shipped encoder does not flip, so the table is not rewritten)")
+    ap.add_argument("--marks", default="yunet", choices=("yunet", "dlib68"), help="landmarks SFace is aligned on "
+                    "(dlib68: measured only, never writes the table)")
     ap.add_argument("--no-adults", action="store_true", help="skip the LFW adult cohort row")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is not present")
         return
     rows = list(csv.DictReader(open(DATA / "labels.csv")))
-    z = encode([r["file"] for r in rows], DATA, "children", args.workers, args.flip)
+    z = encode([r["file"] for r in rows], DATA, "children", args.workers, args.flip, args.marks)
     ok = z["ok"]
     person = np.asarray([r["person"] for r in rows])[ok]
     age = np.asarray([int(r["age"]) for r in rows])[ok]
@@ -274,14 +279,15 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
     print(f"children: {len(rows)} photos of {len(persons)} persons, {int(ok.sum())} with an encodable face; "
           f"{int(gen_all.sum())} genuine pairs (one child under 18, 1-5 years apart), {int(imp_all.sum())} "
           f"impostor pairs (two children under 18)")
-    adults = None if args.no_adults else adult_cohort(args.workers, args.flip)
+    adults = None if args.no_adults else adult_cohort(args.workers, args.flip, args.marks)
     top_k = f"fused+cohort{max(SHIP)}, adaptive top-K"
     methods = [f"{m} raw" for m in MODELS] + [f"fused+cohort{n}" for n in SIZES] + \
         [f"{m}+cohort{max(SHIP)}" for m in ("dlib", "sface")] + [top_k]
     if adults is not None:
         methods.append("fused+adult cohort (LFW, not shipped)")
     pooled = {m: Pooled() for m in methods}
-    multi = {s: Pooled() for s in ("closest photo", "nearest in age", "mean of best 2")}
+    multi = {s: Pooled() for s in ("closest photo", "nearest in age", "mean of best 2", GALLERY)}
+    probe_age: list[int] = []
     chosen: list[tuple[int | None, float]] = []
     chosen_s: list[float] = []
     rng = np.random.default_rng(12)
@@ -344,9 +350,16 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
                     score = {p: fn(v) for p, v in per.items()}
                     multi[name].rank.append((min(score, key=lambda p: score[p]) == person[q], person[q]))
                 pooled[f"fused+cohort{max(SHIP)}"].rank.append(multi["closest photo"].rank[-1])
+                probe_age.append(int(age[q]))
+                # ranking only: each reference judged against every other person of the gallery (no table for it)
+                s = normed("fused", one, take(enc, win), gal_o, take(enc, win), gal_o, None, ws, len(set(gal_o)) - 1)[0]
+                best = {}
+                for j, r in enumerate(win):
+                    best[person[r]] = min(best.get(person[r], np.inf), float(s[j]))
+                multi[GALLERY].rank.append((min(best, key=lambda p: best[p]) == person[q], person[q]))
                 for m in MODELS:
                     d = raw(m, one, take(enc, win))[0]
-                    best: dict[str, float] = {}
+                    best = {}
                     for j, r in enumerate(win):
                         best[person[r]] = min(best.get(person[r], np.inf), float(d[j]))
                     pooled[f"{m} raw"].rank.append((min(best, key=lambda p: best[p]) == person[q], person[q]))
@@ -372,6 +385,16 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
         hits = np.asarray([h for h, _ in p.rank], float)
         figures[f"rank-1, {name}"] = round(float(hits.mean()), 4)
         print(f"  {name:16s} {hits.mean():.1%} of {len(hits)} probes")
+    print("\n== rank-1 by the found child's age (probes pooled over splits)")
+    ages = np.asarray(probe_age)
+    for lo, hi in ((1, 5), (6, 11), (12, 17)):
+        band = (ages >= lo) & (ages <= hi)
+        cells = []
+        for name, p in ((f"fused+cohort{max(SHIP)}", pooled[f"fused+cohort{max(SHIP)}"]), ("sface raw", pooled["sface raw"])):
+            hits = np.asarray([h for h, _ in p.rank], float)[band]
+            cells.append(f"{name} {hits.mean():.1%}")
+            figures[f"rank-1 {name}, age {lo}-{hi}"] = [round(float(hits.mean()), 4), int(band.sum())]
+        print(f"  age {lo:2d}-{hi:2d}: {int(band.sum())} probes; " + ", ".join(cells))
     ks, wk = zip(*chosen)
     k_final, w_final = None, round(float(np.median(chosen_s)), 2)
     print(f"\nchosen on tuning halves: top-K: K {list(ks)}, weight on dlib {list(wk)}; S-norm (all cohort faces): "
@@ -412,7 +435,7 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
               f"of {row['n_impostor']:,} pairs")
     raw_best = max(MODELS, key=lambda m: (figures[f"{m} raw"]["tar_at_real_0.001"][0]))
     print(f"\ndefault for children: {raw_best} without a cohort, fused+cohort with 10 or more other persons")
-    if not (args.no_write or args.flip):
+    if not (args.no_write or args.flip or args.marks != "yunet"):
         table = {"generated_by": "bench/children_eval.py",
                  "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "data": "../shared/data/children: FG-NET, 41 persons, photos under 18; numbers only",

@@ -5,6 +5,7 @@
     python bench/face_eval.py --small-faces   # also: how recognition degrades as faces shrink (12..64 px)
     python bench/face_eval.py --detectors     # also: detector recall/speed on _multi boxes and video frames
     python bench/face_eval.py --flip          # measure with flip augmentation (face + mirror averaged); never writes
+    python bench/face_eval.py --marks dlib68  # measure SFace aligned on dlib's 68 landmarks; never writes
 
 Every labelled image is run through the package's own pipeline (default detector, then dlib ResNet and
 SFace on the most central face). Genuine pairs: every pair of images of one identity, except copies of one
@@ -39,13 +40,13 @@ SUSPECTED = [("deepface_p13", "George_Clooney"), ("deepface_p11", "Matt_Damon")]
 sys.path.insert(0, str(ROOT))
 
 
-def central_face(path: str, detector: str,
-                 flip: bool = False) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
+def central_face(path: str, detector: str, flip: bool = False,
+                 marks: str = "yunet") -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
     """(dlib, sface, faces found, chosen face width, quality) for the encodable face nearest the centre."""
     from osint.facematch.analyse import FaceSettings, faces_in_frame
     from osint.media import load_image
 
-    settings = FaceSettings(detector=detector, encoder="fused", flip=flip)
+    settings = FaceSettings(detector=detector, encoder="fused", flip=flip, marks=marks)
     rgb = load_image(path)
     rows: dict = {"dlib": [], "sface": []}
     faces = faces_in_frame(rgb, settings, rows=rows)
@@ -63,7 +64,7 @@ def most_central(faces: list, height: int, width: int):  # -> FoundFace
     return min(faces, key=lambda f: (f.box[0] + f.box[2] / 2 - width / 2) ** 2 + (f.box[1] + f.box[3] / 2 - height / 2) ** 2)
 
 
-def _central(args: tuple[str, str, bool]) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
+def _central(args: tuple[str, str, bool, str]) -> tuple[np.ndarray | None, np.ndarray | None, int, int, float]:
     return central_face(*args)
 
 
@@ -86,12 +87,13 @@ def suspected_pairs() -> set[frozenset[str]]:
     return {frozenset(p) for p in SUSPECTED}
 
 
-def encode_all(files: list[str], detector: str, workers: int, flip: bool = False) -> dict[str, np.ndarray]:
+def encode_all(files: list[str], detector: str, workers: int, flip: bool = False,
+               marks: str = "yunet") -> dict[str, np.ndarray]:
     """Encodings of every labelled image (cached under out/face_eval, keyed by the stage version)."""
     from osint.facematch.analyse import FaceSettings
 
-    version = FaceSettings(detector=detector, encoder="fused", flip=flip).version()
-    cache = CACHE / f"{detector}{'-flip' if flip else ''}.npz"
+    version = FaceSettings(detector=detector, encoder="fused", flip=flip, marks=marks).version()
+    cache = CACHE / f"{detector}{'-flip' if flip else ''}{'' if marks == 'yunet' else '-' + marks}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         if str(z["version"]) == version and list(z["files"]) == files:
@@ -102,7 +104,7 @@ def encode_all(files: list[str], detector: str, workers: int, flip: bool = False
     dl, sf = np.zeros((n, 128), np.float32), np.zeros((n, 128), np.float32)
     ok, nfaces, width, quality = np.zeros(n, bool), np.zeros(n, int), np.zeros(n, int), np.zeros(n)
     with ProcessPoolExecutor(workers) as pool:
-        for i, (d, s, k, w, q) in enumerate(pool.map(_central, [(str(DATA / f), detector, flip) for f in files], chunksize=8)):
+        for i, (d, s, k, w, q) in enumerate(pool.map(_central, [(str(DATA / f), detector, flip, marks) for f in files], chunksize=8)):
             nfaces[i], width[i], quality[i] = k, w, q
             if d is not None:
                 dl[i], sf[i], ok[i] = d, s, True
@@ -343,6 +345,8 @@ def main() -> None:
     ap.add_argument("--detectors", action="store_true")
     ap.add_argument("--flip", action="store_true", help="encode each face and its mirror, averaged (measured only: "
                     "the shipped encoder does not flip, so the table is not rewritten)")
+    ap.add_argument("--marks", default="yunet", choices=("yunet", "dlib68"), help="landmarks SFace is aligned on "
+                    "(dlib68: measured only, never writes the table)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N identities with 2+ images (a bounded run; "
                     "never writes the table)")
     args = ap.parse_args()
@@ -355,7 +359,7 @@ def main() -> None:
     if args.limit:
         files, ids = bounded(files, ids, args.limit)
         print(f"bounded run: the first {args.limit} identities with 2+ images ({len(files)} images)")
-    enc = encode_all(files, args.detector, args.workers, args.flip)
+    enc = encode_all(files, args.detector, args.workers, args.flip, args.marks)
     ok = enc["ok"]
     print(f"images: {len(files)} labelled, {int(ok.sum())} with an encodable face, {int((~ok).sum())} without "
           f"(failure to enrol: {np.mean(~ok):.2%}); several faces in {int((enc['nfaces'] > 1).sum())} "
@@ -390,7 +394,7 @@ def main() -> None:
                     args.workers)
     if args.detectors:
         detectors()
-    if not (args.no_write or args.flip or args.limit):
+    if not (args.no_write or args.flip or args.limit or args.marks != "yunet"):
         table = {"generated_by": "bench/face_eval.py", "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "data": "../shared/data/faces: LFW press photos (pairsDevTrain people) + deepface, face_recognition, "
                          "openface examples; adults, no age gap",

@@ -18,7 +18,7 @@ import numpy as np
 
 from osint.facematch import models
 from osint.facematch.detect import DETECTORS, Detection, detect
-from osint.facematch.encode import ENCODERS, encode
+from osint.facematch.encode import ENCODERS, MARKS, encode
 
 STAGE = "faces"
 MIN_ENCODE_PX = 20      # faces narrower than this (original pixels) are reported, not encoded
@@ -38,12 +38,15 @@ class FaceSettings:
     min_encode: int = MIN_ENCODE_PX
     every_s: float = EVERY_S
     flip: bool = False      # also encode the mirrored face and average (measured in bench/, not the default)
+    marks: str = "yunet"    # SFace aligned on YuNet's landmarks or on dlib's 68 ("dlib68": measured, not the default)
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
             raise ValueError(f"unknown detector {self.detector!r} (choose from {', '.join(DETECTORS)})")
         if self.encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {self.encoder!r} (choose from {', '.join(ENCODERS)})")
+        if self.marks not in MARKS:
+            raise ValueError(f"unknown landmarks {self.marks!r} (choose from {', '.join(MARKS)})")
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -55,11 +58,13 @@ class FaceSettings:
         if "dlib" in self.models:
             files += ["sp5", "resnet"]
         if "sface" in self.models:
-            files += ["sface"] + ([] if self.detector == "yunet" else ["yunet"])
+            files += ["sface"] + ([] if self.detector == "yunet" or self.marks == "dlib68" else ["yunet"])
+            files += ["sp68"] if self.marks == "dlib68" else []
         hashes = ",".join(f"{f}={models.model_hash(f)}" for f in files)
         min_face = self.min_face or DETECTORS[self.detector].min_face
         return (f"v{CODE_VERSION} det={self.detector}/{min_face} enc={self.encoder} min_encode={self.min_encode} "
-                f"every={self.every_s} {hashes}" + (" flip" if self.flip else ""))
+                f"every={self.every_s} {hashes}" + (" flip" if self.flip else "")
+                + ("" if self.marks == "yunet" else f" marks={self.marks}"))
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ def _encode_into(rgb: np.ndarray, det: Detection, settings: FaceSettings,
                  rows: dict[str, list[np.ndarray]]) -> tuple[str, int | None, float | None]:
     if det.box[2] < settings.min_encode:
         return "too_small", None, None
-    enc, quality = encode(rgb, det, settings.detector, settings.encoder, settings.flip)
+    enc, quality = encode(rgb, det, settings.detector, settings.encoder, settings.flip, settings.marks)
     if set(enc) != set(settings.models):
         return "no_landmarks", None, None
     row = len(next(iter(rows.values())))

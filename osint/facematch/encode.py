@@ -6,6 +6,8 @@ landmarks to 112x112; the unit-length feature; distance is cosine distance 1 - a
 Only a region around the face is handed to the models, so a face costs the same in a 1 or a 50 MP photo.
 With `flip`, each model also encodes the mirror of the aligned face and the two are averaged (test-time
 flip augmentation); measured by bench/children_eval.py --flip and bench/face_eval.py --flip, off by default.
+With `marks="dlib68"`, SFace is aligned on 5 points taken from dlib's 68-point landmarks (eye centres, nose
+tip, mouth corners) instead of YuNet's; measured by both benches' --marks dlib68, off by default.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from osint.facematch import models
 from osint.facematch.detect import Detection, yunet_landmarks
 
 MODELS = ("dlib", "sface")
+MARKS = ("yunet", "dlib68")     # where SFace's 5 alignment points come from
 ENCODERS = {"dlib": ("dlib",), "sface": ("sface",), "fused": ("dlib", "sface")}
 
 # A YuNet box spans forehead to chin; dlib's shape predictor was trained on HOG boxes (brows to chin,
@@ -68,6 +71,20 @@ def encode_dlib(rgb: np.ndarray, box: tuple[int, int, int, int], flip: bool = Fa
     return np.mean(np.asarray(pair, dtype=np.float32), axis=0)
 
 
+def dlib68_landmarks(rgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[tuple[float, float], ...]:
+    """YuNet's 5 points (right eye, left eye, nose tip, right and left mouth corner; original pixels) taken from
+    dlib's 68-point landmarks of the face in `box` (dlib convention): eye centres are the means of each eye's
+    six points, the nose tip point 30, the mouth corners points 48 and 54."""
+    import dlib
+
+    region, x0, y0, f = _region(rgb, box)
+    x, y, w, h = ((v - o) * f for v, o in zip(box, (x0, y0, 0, 0)))
+    shape = models.shape_predictor68()(region, dlib.rectangle(round(x), round(y), round(x + w), round(y + h)))
+    p = np.asarray([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
+    five = [p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]]
+    return tuple((float(px / f + x0), float(py / f + y0)) for px, py in five)
+
+
 def encode_sface(rgb: np.ndarray, box: tuple[int, int, int, int],
                  landmarks: tuple[tuple[float, float], ...], flip: bool = False) -> tuple[np.ndarray, float]:
     """SFace feature (128 float32, unit length) of the face aligned on its 5 YuNet landmarks, and the
@@ -91,19 +108,21 @@ def encode_sface(rgb: np.ndarray, box: tuple[int, int, int, int],
 
 
 def encode(rgb: np.ndarray, det: Detection, detector: str, encoder: str,
-           flip: bool = False) -> tuple[dict[str, np.ndarray], float | None]:
+           flip: bool = False, marks: str = "yunet") -> tuple[dict[str, np.ndarray], float | None]:
     """Encodings of one face for each model the encoder needs ("dlib", "sface" or both for "fused"), and
     its quality (SFace feature length; None without SFace); `flip` averages each with its mirror's.
 
-    SFace needs YuNet's landmarks; for HOG/CNN faces YuNet is run on the face region to find them, and a
-    face where it finds none gets no SFace encoding (the caller reports it)."""
+    SFace needs 5 landmarks: YuNet's (for HOG/CNN faces YuNet is run on the face region to find them, and a
+    face where it finds none gets no SFace encoding: the caller reports it), or with `marks="dlib68"` those
+    of dlib's 68-point predictor."""
     out: dict[str, np.ndarray] = {}
     quality = None
     for model in ENCODERS[encoder]:
         if model == "dlib":
             out["dlib"] = encode_dlib(rgb, dlib_box(det, detector), flip)
         else:
-            marks = det.landmarks or yunet_landmarks(rgb, det.box)
-            if marks is not None:
-                out["sface"], quality = encode_sface(rgb, det.box, marks, flip)
+            points = dlib68_landmarks(rgb, dlib_box(det, detector)) if marks == "dlib68" else \
+                det.landmarks or yunet_landmarks(rgb, det.box)
+            if points is not None:
+                out["sface"], quality = encode_sface(rgb, det.box, points, flip)
     return out, quality

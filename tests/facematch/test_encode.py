@@ -99,3 +99,28 @@ def test_flip_averages_a_face_with_its_mirror_and_is_its_own_cache_key(faces_dir
         gap[flip] = {m: float(distances(m, enc[0], enc[1])[0, 0]) for m in ("dlib", "sface")}
     assert all(gap[True][m] < gap[False][m] * 0.85 for m in ("dlib", "sface")), gap   # measured: 0.49, 0.77
     assert FaceSettings(flip=True).version() == FaceSettings().version() + " flip"
+
+
+def test_dlib68_landmarks_align_sface_like_yunets_and_are_their_own_cache_key(faces_dir: Path) -> None:
+    """dlib's 68 landmarks give the same 5 points as YuNet in its order (each within a tenth of the face's
+    width), SFace aligned on either encodes the face alike (far within the 0.1%-FMR threshold, but not
+    identically), and the setting is part of the stage version with the 68-point model's hash."""
+    from osint.facematch import models
+    from osint.facematch.analyse import FaceSettings
+    from osint.facematch.detect import detect
+    from osint.facematch.encode import dlib68_landmarks, dlib_box, encode
+    from osint.media import load_image
+
+    rgb = load_image(faces_dir / "Joseph_Biden" / "Joseph_Biden_0001.jpg")
+    det = max(detect(rgb), key=lambda d: d.box[2])
+    ours = np.asarray(dlib68_landmarks(rgb, dlib_box(det, "yunet")))
+    assert det.landmarks is not None
+    assert np.abs(ours - np.asarray(det.landmarks)).max() < 0.1 * det.box[2]
+    assert ours[0, 0] < ours[1, 0] and ours[3, 0] < ours[4, 0] and ours[1, 1] < ours[2, 1] < ours[3, 1]
+    enc = {m: {"sface": encode(rgb, det, "yunet", "sface", marks=m)[0]["sface"][None]} for m in ("yunet", "dlib68")}
+    d = float(distances("sface", enc["yunet"], enc["dlib68"])[0, 0])
+    assert 1e-4 < d < calibration("sface").thresholds["0.001"] / 2, d
+    version = FaceSettings(marks="dlib68").version()
+    assert version != FaceSettings().version() and f"sp68={models.model_hash('sp68')}" in version
+    with pytest.raises(ValueError, match="landmarks"):
+        FaceSettings(marks="nose")
