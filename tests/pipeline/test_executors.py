@@ -63,18 +63,27 @@ def test_an_unreadable_original_is_reported_but_not_cached(case: Case, tmp_path:
     assert (again.computed, again.cached, again.errors) == (1, 2, {})
 
 
-def test_kill_9_mid_analysis_then_rerun_computes_each_item_once(tmp_path: Path) -> None:
-    import signal
+def _cli_case(tmp_path: Path, photos: int) -> tuple[list[str], Path]:
+    """A case made by the CLI in a subprocess holding `photos` small generated photos; the command prefix to run
+    osint in a subprocess, and the case folder."""
     import subprocess
     import sys
-    import time
 
-    for i in range(600):
+    for i in range(photos):
         make_photo(tmp_path / "in" / f"{i:03d}.jpg", seed=i, size=(64, 48), quality=70)
     case = tmp_path / "case"
     cmd = [sys.executable, "-m", "osint.cli"]
     subprocess.run([*cmd, "init", str(case)], check=True, capture_output=True)
     subprocess.run([*cmd, "add", str(tmp_path / "in"), "-C", str(case)], check=True, capture_output=True)
+    return cmd, case
+
+
+def test_kill_9_mid_analysis_then_rerun_computes_each_item_once(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    cmd, case = _cli_case(tmp_path, 600)
     db = case / "case.db"
     proc = subprocess.Popen([*cmd, "hash", "-C", str(case), "--workers", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -98,14 +107,8 @@ def test_kill_9_mid_analysis_then_rerun_computes_each_item_once(tmp_path: Path) 
 
 def test_two_concurrent_hash_runs_compute_and_log_each_result_once(tmp_path: Path) -> None:
     import subprocess
-    import sys
 
-    for i in range(120):
-        make_photo(tmp_path / "in" / f"{i:03d}.jpg", seed=i, size=(64, 48), quality=70)
-    case = tmp_path / "case"
-    cmd = [sys.executable, "-m", "osint.cli"]
-    subprocess.run([*cmd, "init", str(case)], check=True, capture_output=True)
-    subprocess.run([*cmd, "add", str(tmp_path / "in"), "-C", str(case)], check=True, capture_output=True)
+    cmd, case = _cli_case(tmp_path, 120)
     runs = [subprocess.Popen([*cmd, "hash", "-C", str(case), "--workers", "1", "--json"], stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=600)[0] for p in runs]
