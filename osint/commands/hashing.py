@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 
 from osint.commands.common import (EXIT_OK, EXIT_SOME_FAILED, CaseOption, ClusterOption, JsonOption, WorkersOption,
-                                   emit_json, fail, file_error, make_executor, open_case, out, progress, table)
+                                   emit_json, err, fail, file_error, make_executor, open_case, out, progress, table)
 
 DISTANCE_HELP = ("A distance is the number of bits in which two hashes differ: 0 means the same hash; unrelated "
                  "pictures differ in about half the bits (32 of 64, 128 of 256). Among 3,676 distinct real photos "
@@ -53,10 +53,11 @@ def _short(sha: str) -> str:
     return sha if sha == "query" else sha[:12]
 
 
-def _per_item(case, label: str, stage, workers: Optional[int], cluster: Optional[str]):  # type: ignore[no-untyped-def]
-    """Run a per-item stage (hash_case, local_case) over every item with a progress bar and one line per failed
-    item; return the stage's run."""
-    items = case.items(role=None)
+def _per_item(case, label: str, stage, workers: Optional[int], cluster: Optional[str],  # type: ignore[no-untyped-def]
+              items: Optional[list[Any]] = None):
+    """Run a per-item stage (hash_case, local_case, vpdq_case) over `items` (default: every item) with a progress
+    bar and one line per failed item; return the stage's run."""
+    items = case.items(role=None) if items is None else items
     with progress(label, len(items)) as advance:
         def on_item(item, data, error) -> None:  # type: ignore[no-untyped-def]
             if error:
@@ -71,6 +72,19 @@ def _hash_case(case, workers: Optional[int], cluster: Optional[str]):  # type: i
     from osint.hashing import hash_case
 
     return _per_item(case, "hashing", hash_case, workers, cluster)
+
+
+def _vpdq_case(case, workers: Optional[int], cluster: Optional[str]):  # type: ignore[no-untyped-def]
+    """vPDQ of the videos not done yet (cached otherwise); None, said once on stderr, without the vpdq package."""
+    from osint.hashing import vpdq_available, vpdq_case
+
+    videos = case.items(media_type="video", role=None)
+    if not videos:
+        return None
+    if not vpdq_available():
+        err.print("vPDQ skipped: pip install 'osint[vpdq]'", markup=False, highlight=False)
+        return None
+    return _per_item(case, "vPDQ", vpdq_case, workers, cluster, videos)
 
 
 def _hashed_case(case_dir: Optional[Path], workers: Optional[int], cluster: Optional[str], phash: Optional[int],
@@ -99,6 +113,13 @@ def _local_links(case, workers: Optional[int], cluster: Optional[str]) -> list[A
         return []
     with progress("crop-robust links", len(local.keys)) as advance:
         return local.links(progress=lambda n: advance(n, ""))
+
+
+def _vpdq_links(case, workers: Optional[int], cluster: Optional[str]) -> list[Any]:  # type: ignore[no-untyped-def]
+    """The vPDQ links between the case's videos (none without the vpdq package)."""
+    from osint.hashing import stored_vpdq, vpdq_links
+
+    return vpdq_links(stored_vpdq(case)) if _vpdq_case(case, workers, cluster) else []
 
 
 def _local_json(lk) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -138,19 +159,23 @@ def hash_command(
     Photos are decoded at reduced size (at most 256 pixels) since every hash looks at a small thumbnail;
     videos give one keyframe at every scene change and at least one every second, each hashed with its time.
     Pictures with added borders or padding also get a "content" view with those cut off. In a case, each
-    item is hashed once and stored (re-running only hashes what is new). Damaged or unsupported files get
+    item is hashed once and stored (re-running only hashes what is new), and each video also gets its vPDQ
+    (Meta's video hash, every frame) when the optional vpdq package is installed. Damaged or unsupported files get
     one error line each; exit code 1 if any.
     """
     if not paths:
         case = open_case(case_dir)
         run = _hash_case(case, workers, cluster)
+        video = _vpdq_case(case, workers, cluster)
         if as_json:
             emit_json({"stage": run.stage, "version": run.version, "computed": run.computed, "cached": run.cached,
-                       "errors": run.errors})
+                       "errors": run.errors, "vpdq": video and {"version": video.version, "computed": video.computed,
+                                                                "cached": video.cached, "errors": video.errors}})
         else:
             out.print(f"{run.computed} hashed, {run.cached} already hashed, {len(run.errors)} failed "
-                      f"({run.version})", highlight=False)
-        raise typer.Exit(EXIT_SOME_FAILED if run.errors else EXIT_OK)
+                      f"({run.version})" + (f"; vPDQ: {video.computed} videos hashed, {video.cached} already, "
+                                            f"{len(video.errors)} failed" if video else ""), highlight=False)
+        raise typer.Exit(EXIT_SOME_FAILED if run.errors or (video and video.errors) else EXIT_OK)
 
     from osint.hashing import hash_file
     from osint.ingest import walk
@@ -194,17 +219,19 @@ def dupes(
     """Groups of near-duplicates in the case (reposts of one picture, stills cut from a video), largest first.
 
     Two items are linked when any of their pictures (a photo, or a video keyframe) are within the threshold
-    of any one hash; a group is everything linked directly or through a chain of links, so review one
+    of any one hash, or (with the optional vpdq package) when one video contains the other by vPDQ: 80% of its
+    distinct frames within 31 bits of the other's, as Meta's matcher counts; a group is everything linked directly or through a chain of links, so review one
     member and the rest are the same picture. Exact duplicates (same bytes) are already one item.
     Items not hashed yet are hashed first. Groups are leads for review, not proof. To hand a group to a
     prosecutor: `osint evidence export --group SHA` with any member's SHA-256 prefix.
     """
-    from osint.hashing import HashSet
+    from osint.hashing import HashSet, VpdqLink
 
     case, run, limits, hashes = _hashed_case(case_dir, workers, cluster, phash, dhash, pdq)
     found = HashSet(hashes)
     local = _local_links(case, workers, cluster) if crops else []
-    groups = found.groups(limits, local)
+    videos = _vpdq_links(case, workers, cluster)
+    groups = found.groups(limits, [*local, *videos])
     if as_json:
         items = {it.sha256: it for it in case.items(role=None)}
         emit_json({"thresholds": limits.__dict__, "version": run.version, "failed": run.errors,
@@ -213,7 +240,8 @@ def dupes(
                                             "paths": _names(case, m), "frames": _frames(hashes[m])}
                                            for m in g.members],
                                "pairs": [_match_json(p) for p in found.pairwise(g, limits)],
-                               "local_links": [_local_json(lk) for lk in g.local]} for g in groups]})
+                               "local_links": [_local_json(lk) for lk in g.local if not isinstance(lk, VpdqLink)],
+                               "vpdq_links": [_local_json(lk) for lk in g.local if isinstance(lk, VpdqLink)]} for g in groups]})
     else:
         rows = []
         for k, g in enumerate(groups, 1):
@@ -228,7 +256,7 @@ def dupes(
         table(f"{len(groups)} groups of near-duplicates among {len(hashes)} hashed items "
               f"(pHash<={limits.phash}, dHash<={limits.dhash}, PDQ<={limits.pdq}, beyond {limits.pdq_certain} only with one "
               f"chunk within 1 bit; * = linked"
-              f"{'; local = crop-robust link by local features' if crops else ''})",
+              f"{'; local = crop-robust link by local features' if crops else ''}; vpdq = videos by vPDQ)",
               ["group", "size", "sha256", "type", "first name", "a link (distances in bits)"], rows)
     raise typer.Exit(EXIT_SOME_FAILED if run.errors else EXIT_OK)
 

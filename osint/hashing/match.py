@@ -19,6 +19,7 @@ import numpy as np
 from osint.hashing.hashes import BITS, DHASH, PDQ, PHASH, MediaHashes
 from osint.hashing.index import HammingIndex, distances, near_chunk, to_words
 from osint.hashing.local import LocalLink
+from osint.hashing.vpdq import VpdqLink
 from osint.hashing.pdq import DIHEDRAL
 
 ALGORITHMS = (PHASH, DHASH, PDQ)
@@ -92,11 +93,11 @@ class PairMatch:
 @dataclass(frozen=True)
 class Group:
     """Items linked directly or through a chain of links, and the links themselves: by hashes (closest
-    evidence each) and by local features (crops and screenshots, `local`)."""
+    evidence each) and by local features (crops and screenshots) or vPDQ (videos), `local`."""
 
     members: tuple[str, ...]
     links: tuple[PairMatch, ...]
-    local: tuple[LocalLink, ...] = ()
+    local: tuple[LocalLink | VpdqLink, ...] = ()
 
 
 class _Points:
@@ -241,9 +242,10 @@ class HashSet:
             out.append((int(pairs.j[k]), p.shas[int(p.owner[point[k]])], ev))
         return out
 
-    def groups(self, thresholds: Thresholds = Thresholds(), local: Sequence[LocalLink] = ()) -> list[Group]:
+    def groups(self, thresholds: Thresholds = Thresholds(),
+               local: Sequence[LocalLink | VpdqLink] = ()) -> list[Group]:
         """Connected components of `links`, and of the `local` links given (osint.hashing.local: crops,
-        screenshots) between items of this set, with two or more items, largest first."""
+        screenshots; osint.hashing.vpdq: videos) between items of this set, with two or more items, largest first."""
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import connected_components
 
@@ -254,7 +256,7 @@ class HashSet:
         a = np.array([index[m.a] for m in links] + [index[lk.a] for lk in local], dtype=np.int64)
         b = np.array([index[m.b] for m in links] + [index[lk.b] for lk in local], dtype=np.int64)
         _, label = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
-        by_label: dict[int, tuple[list[PairMatch], list[LocalLink]]] = {}
+        by_label: dict[int, tuple[list[PairMatch], list[LocalLink | VpdqLink]]] = {}
         for m, la in zip(links, label[a]):
             by_label.setdefault(int(la), ([], []))[0].append(m)
         for lk, la in zip(local, label[a[len(links):]]):

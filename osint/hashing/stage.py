@@ -8,6 +8,7 @@ from typing import Any
 from osint.case import Case, Item
 from osint.hashing.hashes import STAGE, VERSION, MediaHashes, hash_file
 from osint.hashing.local import LOCAL_STAGE, LOCAL_VERSION, LocalFeatures, local_file
+from osint.hashing.vpdq import VPDQ_STAGE, VPDQ_VERSION, VpdqFrame, from_text, vpdq_file
 from osint.pipeline import Executor, StageRun, run_stage
 
 
@@ -49,3 +50,17 @@ def stored_local(case: Case) -> dict[str, LocalFeatures]:
         if r.error is None and r.data:
             out[r.sha256] = LocalFeatures.from_bytes(case.derived_path(r.data["features"], ".npz").read_bytes())
     return out
+
+
+def vpdq_case(case: Case, *, executor: Executor | None = None, items: list[Item] | None = None,
+              on_item: Callable[[Item, Any, str | None], None] | None = None) -> StageRun:
+    """vPDQ of every video of the case (all roles) lacking it for VPDQ_VERSION; photos are left out."""
+    todo = [it for it in (case.items(role=None) if items is None else items) if it.media_type == "video"]
+    return run_stage(case, VPDQ_STAGE, VPDQ_VERSION, vpdq_file, todo, executor=executor, on_item=on_item,
+                     details={"algorithms": VPDQ_VERSION})
+
+
+def stored_vpdq(case: Case) -> dict[str, tuple[VpdqFrame, ...]]:
+    """The case's videos' vPDQ for VPDQ_VERSION ({sha256: distinct frames}); failures left out."""
+    return {r.sha256: from_text(r.data["vpdq"]) for r in case.results(VPDQ_STAGE, VPDQ_VERSION)
+            if r.error is None and r.data and r.data["vpdq"]}
