@@ -1,9 +1,10 @@
-"""Hash lists of known material: read CSV (SHA-256 / MD5 / SHA-1 / PDQ with label and source) and VICS 2.0 JSON.
+"""Hash lists of known material: read CSV (SHA-256 / MD5 / SHA-1 / PDQ / vPDQ with label and source) and VICS 2.0 JSON.
 
 A list is streamed with a size cap and a line-length cap, never loaded whole unchecked: a list bigger than
 the cap is refused before anything is matched. Each row is checked on its own (the right number of hex
-digits for its hash); a bad row is named with its line and skipped, a duplicate row counted once, and a
-file without the columns a list needs is refused as a whole, so nothing is marked from a misread file.
+digits for its hash, a vPDQ feature by feature: osint.hashing.vpdq's compact text); a bad row is named with
+its line and skipped, a duplicate row counted once, and a file without the columns a list needs is refused as
+a whole, so nothing is marked from a misread file.
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from osint.errors import OsintError
+from osint.hashing.vpdq import from_text, to_text
 
 KINDS = {"sha256": 64, "md5": 32, "sha1": 40, "pdq": 64}   # hash kind -> hex digits
+VPDQ = "vpdq"                        # a video's vPDQ: compact text (osint.hashing.vpdq), checked feature by feature
 MAX_LIST_BYTES = 256 * 1024 * 1024   # a list larger than this is refused (about 2.5 million CSV rows)
-MAX_LINE_BYTES = 64 * 1024           # a CSV line longer than this is refused
+MAX_LINE_BYTES = 10 * 1024 * 1024    # a CSV line longer than this is refused (a vPDQ of MAX_FRAMES fits)
 MAX_PROBLEMS = 1000                  # problems kept per list (the count goes on)
-COLUMNS = ("sha256", "md5", "sha1", "pdq", "label", "source")
+COLUMNS = ("sha256", "md5", "sha1", "pdq", VPDQ, "label", "source")
 HEX = re.compile(r"[0-9a-f]+")
 _ALIASES = {"sha-256": "sha256", "sha_256": "sha256", "sha-1": "sha1", "sha_1": "sha1", "pdq_hash": "pdq",
-            "pdqhash": "pdq"}
+            "pdqhash": "pdq", "vpdq_hash": VPDQ}
 
 
 class ListError(OsintError):
@@ -35,7 +38,8 @@ class ListError(OsintError):
 
 @dataclass(frozen=True)
 class Entry:
-    """One known hash: `kind` in KINDS, `value` lower-case hex, the list's `label` and `source` for it."""
+    """One known hash: `kind` in KINDS (`value` lower-case hex) or VPDQ (`value` compact text), the list's `label`
+    and `source` for it."""
 
     kind: str
     value: str
@@ -134,6 +138,8 @@ def _lines(stream: _Capped) -> Iterator[tuple[int, str]]:
 
 
 def _read_csv(stream: _Capped) -> HashList:
+    # a vPDQ cell may fill a whole line; the csv module's own cap (128 KiB, process-wide) would refuse it
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
     out = HashList("csv")
     seen: set[Entry] = set()
     header: list[str] | None = None
@@ -147,10 +153,10 @@ def _read_csv(stream: _Capped) -> HashList:
             continue
         if header is None:
             header = [_ALIASES.get(c.strip().lower(), c.strip().lower()) for c in cells]
-            kinds = [c for c in header if c in KINDS]
+            kinds = [c for c in header if c in KINDS or c == VPDQ]
             if not kinds or "label" not in header:
                 raise ListError(f"{stream.path}: the first line must name the columns: at least one of "
-                                f"{', '.join(KINDS)} and a label (optional: source); found {', '.join(header)[:200]}")
+                                f"{', '.join([*KINDS, VPDQ])} and a label (optional: source); found {', '.join(header)[:200]}")
             if len(set(header)) != len(header):
                 raise ListError(f"{stream.path}: a column is named twice in the header ({', '.join(header)[:200]})")
             continue
@@ -161,6 +167,10 @@ def _read_csv(stream: _Capped) -> HashList:
         row = dict(zip(header, (c.strip() for c in cells)))
         found = [(k, row[k].lower()) for k in KINDS if k in row and row[k]]
         bad = [f"{k} {v[:80]!r} is not {KINDS[k]} hex digits" for k, v in found if not _is_hex(v, KINDS[k])]
+        if row.get(VPDQ):
+            video, problem = _vpdq(row[VPDQ])
+            found += [(VPDQ, video)] if video else []
+            bad += [problem] if problem else []
         if bad or not found:
             out._reject(f"line {n}", "; ".join(bad) or "no hash in the row")
             continue
@@ -172,7 +182,8 @@ def _read_csv(stream: _Capped) -> HashList:
 
 
 def _read_vics(stream: _Capped) -> HashList:
-    """VICS 2.0: value[].Media[] with MD5 / SHA1 (and SHA-256 and PDQ as osint writes them into Comments)."""
+    """VICS 2.0: value[].Media[] with MD5 / SHA1 (and SHA-256 and PDQ as osint writes them into Comments, vPDQ
+    in AlternativeHashes)."""
     out = HashList("vics")
     seen: set[Entry] = set()
     try:
@@ -197,13 +208,40 @@ def _read_vics(stream: _Capped) -> HashList:
             found += [("sha256" if k == "SHA-256" else "pdq", v.lower())
                       for k, v in re.findall(r"\b(SHA-256|PDQ) ([0-9A-Fa-f]{1,200})", notes)]
             bad = [f"{k} {v[:80]!r} is not {KINDS[k]} hex digits" for k, v in found if not _is_hex(v, KINDS[k])]
+            videos, problems = _alternative_vpdq(media.get("AlternativeHashes"))
+            found += [(VPDQ, v) for v in videos]
+            bad += problems
             if bad or not found:
-                out._reject(where, "; ".join(bad) or "no MD5, SHA1, SHA-256 or PDQ")
+                out._reject(where, "; ".join(bad) or "no MD5, SHA1, SHA-256, PDQ or vPDQ")
                 continue
             label = _vics_label(media)
             for kind, value in found:
                 _add(out, seen, Entry(kind, value, label, source))
     return out
+
+
+def _vpdq(text: str) -> tuple[str | None, str | None]:
+    """(canonical compact vPDQ, None) for a good cell, (None, why) for a bad one."""
+    try:
+        return to_text(from_text(text)), None
+    except ValueError as exc:
+        return None, f"vpdq: {exc}"
+
+
+def _alternative_vpdq(alternatives: Any) -> tuple[list[str], list[str]]:
+    """The vPDQs in a VICS Media entry's AlternativeHashes ([{"HashName": "vPDQ", "HashValue": text}]) and the
+    problems with them; other alternative hashes (PhotoDNA) are not ours to read."""
+    if alternatives is None:
+        return [], []
+    if not isinstance(alternatives, list) or not all(isinstance(a, dict) for a in alternatives):
+        return [], ["AlternativeHashes is not a list of {HashName, HashValue}"]
+    found, bad = [], []
+    for a in alternatives:
+        if str(a.get("HashName", "")).lower() == VPDQ:
+            video, problem = _vpdq(str(a.get("HashValue") or ""))
+            found += [video] if video else []
+            bad += [problem] if problem else []
+    return found, bad
 
 
 def _vics_label(media: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """Mark a case's items that are on a hash list of known material, and write the case's hashes as such a list.
 
-An item is known when its SHA-256, MD5 or SHA-1 equals a listed one, or when one of its pictures is within
-the PDQ threshold of a listed PDQ (mirrored and rotated pictures too). Each mark is a case record
+An item is known when its SHA-256, MD5 or SHA-1 equals a listed one, when one of its pictures is within
+the PDQ threshold of a listed PDQ (mirrored and rotated pictures too), or when a video's vPDQ matches a listed
+vPDQ (one contains the other: Meta's thresholds, osint.hashing.vpdq). Each mark is a case record
 ("known", "<list>/<sha256>") with the list's name, label and source and how it matched, written and logged
 through the case, so `ls`, `show`, the report and evidence bundles show it. Importing a list again under
 the same name replaces its marks (a mark the new list no longer supports is deleted, logged).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +45,8 @@ def case_digests(case: Case, executor: Any = None) -> dict[str, dict[str, str]]:
 
 @dataclass(frozen=True)
 class Mark:
-    """One item found on a list: how (`by`: sha256, md5, sha1 or pdq; PDQ distance and transform), which label."""
+    """One item found on a list: how (`by`: sha256, md5, sha1, pdq or vpdq; PDQ distance and transform, or for
+    vpdq the frame distance and the shares of frames matched in `transform`), which label."""
 
     sha256: str
     list: str
@@ -60,7 +63,7 @@ class Mark:
 
 def find_marks(case: Case, name: str, hashes: HashList, pdq_threshold: int,
                executor: Any = None) -> list[Mark]:
-    """Every (item, list entry) match: exact SHA-256/MD5/SHA-1, or PDQ within `pdq_threshold` bits."""
+    """Every (item, list entry) match: exact SHA-256/MD5/SHA-1, PDQ within `pdq_threshold` bits, or vPDQ."""
     from osint.hashing import HashSet, stored_hashes
 
     by_kind: dict[str, dict[str, list[int]]] = {}
@@ -88,6 +91,8 @@ def find_marks(case: Case, name: str, hashes: HashList, pdq_threshold: int,
         stored = stored_hashes(case)[0]
         for j, sha, ev in HashSet(stored).near_pdq([hashes.entries[k].value for k in pdq_rows], pdq_threshold):
             add(sha, pdq_rows[j], "pdq", ev.distance, ev.transform)
+    if "vpdq" in by_kind:
+        _vpdq_marks(case, hashes, add)
     # one mark per (item, label): the closest evidence for it
     best: dict[tuple[str, str, str], Mark] = {}
     for m in found.values():
@@ -95,6 +100,20 @@ def find_marks(case: Case, name: str, hashes: HashList, pdq_threshold: int,
         if old is None or m.distance < old.distance:
             best[(m.sha256, m.label, m.source)] = m
     return sorted(best.values(), key=lambda m: (m.sha256, m.label, m.source))
+
+
+def _vpdq_marks(case: Case, hashes: HashList, add: Callable[[str, int, str, int, str], None]) -> None:
+    """Add a mark for every (stored video vPDQ, listed vPDQ) pair where one video contains the other."""
+    from osint.hashing import stored_vpdq
+    from osint.hashing.vpdq import DISTANCE, containment, from_text
+
+    videos = stored_vpdq(case)
+    rows = [k for k, e in enumerate(hashes.entries) if e.kind == "vpdq"]
+    shas = list(videos)
+    found = containment([*(videos[s] for s in shas), *(from_text(hashes.entries[k].value) for k in rows)])
+    for (i, j), match in found.items():
+        if i < len(shas) <= j and match.linked:     # a case video and a listed one (i < j always)
+            add(shas[i], rows[j - len(shas)], "vpdq", DISTANCE, match.describe())
 
 
 def mark_known(case: Case, name: str, list_sha256: str, marks: list[Mark], details: dict[str, Any]) -> int:
@@ -125,17 +144,21 @@ def known_marks(case: Case) -> dict[str, list[dict[str, Any]]]:
 
 
 def known_text(marks: list[dict[str, Any]]) -> str:
-    """One short cell for a table: each list and label, with the PDQ distance where it was not exact."""
-    return "; ".join(f"{m['list']}: {m['label']}" + (f" (PDQ {m['distance']})" if m["by"] == "pdq" else "")
+    """One short cell for a table: each list and label, with the PDQ distance or vPDQ shares where it was not exact."""
+    return "; ".join(f"{m['list']}: {m['label']}" + (f" (PDQ {m['distance']})" if m["by"] == "pdq" else
+                                                     f" ({m['transform']})" if m["by"] == "vpdq" else "")
                      for m in marks)
 
 
 def export_rows(case: Case, label: str, source: str, executor: Any = None) -> list[dict[str, str]]:
-    """One row per item (all roles): SHA-256, MD5, SHA-1, the PDQ of a photo's full view, its label(s)."""
-    from osint.hashing import MIN_QUALITY, stored_hashes
+    """One row per item (all roles): SHA-256, MD5, SHA-1, the PDQ of a photo's full view, a video's vPDQ (when
+    computed), its label(s)."""
+    from osint.hashing import MIN_QUALITY, stored_hashes, stored_vpdq
+    from osint.hashing.vpdq import to_text
 
     digests = case_digests(case, executor)
     hashes = stored_hashes(case)[0]
+    videos = stored_vpdq(case)
     marks = known_marks(case)
     rows = []
     for it in case.items(role=None):
@@ -144,16 +167,18 @@ def export_rows(case: Case, label: str, source: str, executor: Any = None) -> li
         labels = sorted({m["label"] for m in marks.get(it.sha256, [])}) or [label]
         d = digests.get(it.sha256, {})
         rows.append({"sha256": it.sha256, "md5": d.get("md5", ""), "sha1": d.get("sha1", ""), "pdq": pdq,
+                     "vpdq": to_text(videos[it.sha256]) if it.sha256 in videos else "",
                      "label": "; ".join(x for x in labels if x), "source": source})
     return rows
 
 
-EXPORT_COLUMNS = ("sha256", "md5", "sha1", "pdq", "label", "source")
+EXPORT_COLUMNS = ("sha256", "md5", "sha1", "pdq", "vpdq", "label", "source")
 
 
 def vics_bytes(case: Case, rows: list[dict[str, str]]) -> bytes:
     """VICS 2.0 JSON of the rows (the evidence package's envelope): MD5, SHA1, size; SHA-256, PDQ and the label
-    in Comments (VICS 2.0 has no field for them), the label also in Tags."""
+    in Comments (VICS 2.0 has no field for them), the label also in Tags; a video's vPDQ in AlternativeHashes
+    (HashName "vPDQ"), where VICS tools keep hashes beyond MD5 and SHA1 (PhotoDNA)."""
     from osint.evidence.vics import vics_document
 
     items = {it.sha256: it for it in case.items(role=None)}
@@ -163,7 +188,8 @@ def vics_bytes(case: Case, rows: list[dict[str, str]]) -> bytes:
                 ([f"label {r['label']}"] if r["label"] else [])
         media.append({"MediaID": n, "Category": 0, "IsPrecategorized": "false", "MD5": r["md5"].upper(),
                       "SHA1": r["sha1"].upper(), "MediaSize": items[r["sha256"]].size,
-                      "Tags": ";".join(["osint", *([r["label"]] if r["label"] else [])]), "Comments": "; ".join(notes)})
+                      "Tags": ";".join(["osint", *([r["label"]] if r["label"] else [])]), "Comments": "; ".join(notes),
+                      **({"AlternativeHashes": [{"HashName": "vPDQ", "HashValue": r["vpdq"]}]} if r["vpdq"] else {})})
     return vics_document(case, media)
 
 

@@ -128,7 +128,7 @@ class DupGroup:
 @dataclass(frozen=True)
 class Known:
     """An item found on a hash list of known material (`osint known import`): which list and label, how it
-    matched (sha256, md5, sha1 exactly, or pdq within `distance` bits)."""
+    matched (sha256, md5, sha1 exactly, pdq within `distance` bits, or vpdq: frames within `distance` bits)."""
 
     item: str
     name: str

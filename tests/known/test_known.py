@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pdqhash
 import pytest
 from PIL import Image, ImageOps
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from osint.case import Case
 from osint.cli import app
 from osint.hashing import bits_to_hex
+from osint.hashing.vpdq import MAX_FRAMES, VPDQ_STAGE, VPDQ_VERSION, VpdqFrame, to_text
 from osint.known import KIND, ListError, known_marks, read_list
 from osint.media import load_image
 from tests.conftest import make_photo
@@ -117,7 +119,7 @@ def test_hostile_lists_are_refused_and_mark_nothing(photos: list[Path], tmp_path
         fh.write(b"sha256,label\n")
         fh.truncate(2 * 1024 ** 3)
     long_line = tmp_path / "long.csv"
-    long_line.write_text("sha256,label\n" + "a" * 200_000 + ",x\n")
+    long_line.write_text("sha256,label\n" + "a" * (11 * 1024 * 1024) + ",x\n")
     not_vics = tmp_path / "other.json"
     not_vics.write_text('{"items": [1, 2]}')
     for path, why in ((wrong_columns, "must name the columns"), (huge, "limit"), (long_line, "longer than"),
@@ -162,3 +164,54 @@ def test_marks_show_in_the_report_and_travel_in_a_verified_bundle(photos: list[P
         assert [(r["kind"], r["data"]["matches"][0]["label"]) for r in doc["records"]] == [("known",
                                                                                            "seen in channel Z")]
         assert verify_bundle(out).ok
+
+
+def _listed_vpdq(seed: int, n: int) -> list[VpdqFrame]:
+    rng = np.random.default_rng(seed)
+    return [VpdqFrame(k / 25, rng.bytes(32).hex(), 90) for k in range(n)]
+
+
+def test_vpdq_lists_mark_matching_videos_and_hostile_vpdq_rows_mark_nothing(tmp_path: Path) -> None:
+    from tests.hashing.conftest import write_video
+
+    videos = [write_video(tmp_path / f"v{k}.mp4", [np.full((120, 160, 3), 40 * k + 20, np.uint8)]) for k in range(3)]
+    folder = _case(tmp_path, "case", videos)
+    stored = {_sha(v): _listed_vpdq(k, 50) for k, v in enumerate(videos)}
+    with Case.open(folder) as case:     # as the vPDQ stage stores them (made up: no vpdq package needed)
+        case.put_results(VPDQ_STAGE, VPDQ_VERSION, [(sha, {"vpdq": to_text(f), "frames": 50}, None)
+                                                    for sha, f in stored.items()])
+    trimmed = to_text(stored[_sha(videos[0])][5:45])            # a trimmed copy of video 0: all in it
+    hexes = "ab" * 32
+    rows = [f'"{trimmed}",copy of v0',                                                      # line 2
+            f'"g{trimmed[1:]}",bad hex',                                                    # line 3
+            f'"{";".join([f"{hexes},90,1.000"] * (MAX_FRAMES + 1))}",absurd frame count',    # line 4
+            f'"{hexes},900,1.000",quality out of range',                                    # line 5
+            f'"{hexes};{hexes},90,1.000",missing fields',                                   # line 6
+            f'"{trimmed};{"f" * 5_000_000}",oversized field',                               # line 7
+            f'"{to_text(_listed_vpdq(99, 40))}",an unrelated video']                        # line 8: fine, no match
+    listed = tmp_path / "videos.csv"
+    listed.write_text("vpdq,label\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(app, ["known", "import", str(listed), "--name", "partner", "-C", str(folder), "--json"])
+    assert result.exit_code == 1, result.output
+    errors = result.stderr.splitlines()
+    for line, why in (("line 3", "frame 1 'g"), ("line 4", "over the 120,000"), ("line 5", "out of range"),
+                      ("line 6", "frame 1 'abab"), ("line 7", "frame 41 'ffff")):
+        assert any(f"{listed}: {line}: vpdq: " in e and why in e for e in errors), (line, errors)
+    assert len(errors) == 5 and all(len(e) < 400 for e in errors)
+    assert _marks(folder) == {_sha(videos[0]): {"copy of v0"}}
+    mark = json.loads(result.stdout)["marks"][0]
+    assert mark["by"] == "vpdq" and mark["transform"] == "vpdq: 80% / 100% of frames within 31 bits"
+    # VICS: vPDQ in AlternativeHashes; a hostile entry is named and marks nothing
+    doc = {"value": [{"CaseNumber": "team Y", "Media": [
+        {"MediaID": 1, "AlternativeHashes": [{"HashName": "PhotoDNA", "HashValue": "AAMA"},
+                                             {"HashName": "vPDQ", "HashValue": to_text(stored[_sha(videos[1])])}],
+         "Comments": "label seen by team Y"},
+        {"MediaID": 2, "AlternativeHashes": {"HashName": "vPDQ", "HashValue": trimmed}},
+        {"MediaID": 3, "AlternativeHashes": [{"HashName": "vPDQ", "HashValue": "0" * 64 + ",50,1e9"}]}]}]}
+    listed_vics = tmp_path / "videos.vics"
+    listed_vics.write_text(json.dumps(doc))
+    result = runner.invoke(app, ["known", "import", str(listed_vics), "--name", "team", "-C", str(folder)])
+    assert result.exit_code == 1
+    assert "case 1 Media #2: AlternativeHashes is not a list" in result.stderr
+    assert "case 1 Media #3: vpdq: frame 1" in result.stderr
+    assert _marks(folder) == {_sha(videos[0]): {"copy of v0"}, _sha(videos[1]): {"seen by team Y"}}

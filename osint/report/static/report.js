@@ -265,7 +265,9 @@
     known.forEach(k => body.append(el("tr", {},
       el("td", {}, img(k.thumb, "mini", `${k.name || ""} ${short(k.item)}`, "known item")), el("td", {text: k.list}),
       el("td", {text: k.label}), el("td", {text: k.source}),
-      el("td", {text: k.by === "pdq" ? `PDQ ${k.distance} bits` : `${k.by} (exact)`}))));
+      el("td", {text: k.by === "pdq" ? `PDQ ${k.distance} bits` :
+                      k.by === "vpdq" ? `vPDQ (one video contains the other, frames within ${k.distance} bits)` :
+                      `${k.by} (exact)`}))));
     document.getElementById("known-count").textContent = `(${known.length})`;
   }
 
