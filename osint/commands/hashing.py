@@ -160,8 +160,8 @@ def hash_command(
     videos give one keyframe at every scene change and at least one every second, each hashed with its time.
     Pictures with added borders or padding also get a "content" view with those cut off. In a case, each
     item is hashed once and stored (re-running only hashes what is new), and each video also gets its vPDQ
-    (Meta's video hash, every frame) when the optional vpdq package is installed. Damaged or unsupported files get
-    one error line each; exit code 1 if any.
+    (Meta's video hash, every frame) when the optional vpdq package is installed. Damaged or unsupported
+    files get one error line each; exit code 1 if any.
     """
     if not paths:
         case = open_case(case_dir)
@@ -219,9 +219,9 @@ def dupes(
     """Groups of near-duplicates in the case (reposts of one picture, stills cut from a video), largest first.
 
     Two items are linked when any of their pictures (a photo, or a video keyframe) are within the threshold
-    of any one hash, or (with the optional vpdq package) when one video contains the other by vPDQ: 80% of its
-    distinct frames within 31 bits of the other's, as Meta's matcher counts; a group is everything linked directly or through a chain of links, so review one
-    member and the rest are the same picture. Exact duplicates (same bytes) are already one item.
+    of any one hash, or (with the optional vpdq package) when one video contains the other by vPDQ: 80% of
+    its distinct frames within 31 bits of the other's, as Meta's matcher counts. A group is everything linked
+    directly or through a chain of links, so review one member and the rest are the same picture. Exact duplicates (same bytes) are already one item.
     Items not hashed yet are hashed first. Groups are leads for review, not proof. To hand a group to a
     prosecutor: `osint evidence export --group SHA` with any member's SHA-256 prefix.
     """

@@ -39,9 +39,9 @@ def import_list(
     rotated too) is within the PDQ threshold of a listed PDQ: PDQ here is Meta's reference, so lists from
     other tools compare. A video is known when its vPDQ matches a listed vPDQ (80% of one video's distinct
     frames within 31 bits of the other's, Meta's thresholds; needs the optional vpdq package for new videos).
-    Marks show in `ls`, `show`, the report and evidence bundles, and each is logged in
-    custody. Rows that are wrong (bad hex, wrong number of cells) get one line each and are skipped; a file
-    that is not a list (no label or hash column, too large, not JSON) is refused whole and marks nothing.
+    Marks show in `ls`, `show`, the report and evidence bundles, and each is logged in custody. Rows that are
+    wrong (bad hex, a bad vPDQ, wrong number of cells) get one line each and are skipped; a file that is not
+    a list (no label or hash column, too large, not JSON) is refused whole and marks nothing.
     Exit code 1 if any row was skipped.
     """
     import hashlib
@@ -103,7 +103,8 @@ def export(
 ) -> None:
     """Write the case's hashes (never pictures) as a list a partner team can import: SHA-256, MD5, SHA-1,
     each photo's PDQ (Meta's reference bits) and each video's vPDQ (with the optional vpdq package; compact
-    text: each distinct frame's pdq_hex,quality,seconds joined by ';'), with labels. The export is logged in custody."""
+    text: each distinct frame's pdq_hex,quality,seconds joined by ';'), with labels. The export is logged in
+    custody."""
     import io
 
     from osint.commands.common import write_csv

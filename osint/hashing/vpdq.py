@@ -32,7 +32,7 @@ MATCH_PERCENT = 80.0   # share of one video's frames found in the other (ThreatE
 MAX_FRAMES = 120_000   # distinct PDQs in one compact vPDQ (about 67 minutes of all-distinct frames at 30 fps)
 MAX_SECONDS = 86_400.0  # a frame time beyond a day is not a video's
 VPDQ_STAGE, VPDQ_VERSION = "vpdq", "vpdq every frame/1"
-_FEATURE = re.compile(r"([0-9a-fA-F]{64}),(\d{1,3}),(\d{1,6}(?:\.\d{1,6})?)")
+_FEATURE = re.compile(r"([0-9a-fA-F]{64}),(\d{1,3}),(\d[0-9.eE+-]{0,15})")   # ThreatExchange writes 1.23e+03
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,10 @@ def from_text(text: str) -> tuple[VpdqFrame, ...]:
         m = _FEATURE.fullmatch(part.strip())
         if m is None:
             raise ValueError(f"frame {k} {part[:90]!r} is not pdq_hex(64),quality,seconds")
-        quality, t = int(m[2]), float(m[3])
+        try:
+            quality, t = int(m[2]), float(m[3])
+        except ValueError:
+            raise ValueError(f"frame {k}: time {m[3]!r} is not a number of seconds") from None
         if quality > 100 or not math.isfinite(t) or t > MAX_SECONDS:
             raise ValueError(f"frame {k}: quality {quality} (0..100) or time {t} s (0..{MAX_SECONDS:.0f}) out of range")
         frames.append(VpdqFrame(t, m[1].lower(), quality))

@@ -38,6 +38,7 @@ def test_compact_text_keeps_each_pdq_once_with_its_best_quality_and_matching_unc
     text = to_text(repeated)
     back = from_text(text)
     assert len(back) == 40 and to_text(back) == text and from_text(text.upper()) == back
+    assert from_text(f"{frames[0].pdq},90,1.23e+03") == (VpdqFrame(1230.0, frames[0].pdq, 90),)   # ThreatExchange's
     assert back[3] == VpdqFrame(frames[3].t, frames[3].pdq, 100) and back[4] == frames[4]
     other = [VpdqFrame(f.t, _flip(f.pdq, 20, rng), f.quality) for f in frames[:30]] + _frames(rng, 10)
     assert vpdq_match(repeated, other) == vpdq_match(back, other) == vpdq_match(distinct(repeated), other)
@@ -51,6 +52,8 @@ def test_compact_text_keeps_each_pdq_once_with_its_best_quality_and_matching_unc
     ("ab" * 32 + ",101,0.000", "out of range"),
     ("ab" * 32 + ",90,-1.0", "is not pdq_hex"),
     ("ab" * 32 + ",90,nan", "is not pdq_hex"),
+    ("ab" * 32 + ",90,1.2.3", "not a number"),
+    ("ab" * 32 + ",90,1e999", "out of range"),
     ("ab" * 32 + ",90,90000", "out of range"),
     (";".join(["ab" * 32 + ",90,0.000"] * (MAX_FRAMES + 1)), "over the 120,000"),
 ])
