@@ -5,6 +5,9 @@
     python bench/children_eval.py --repeats 5   # more random person splits (default 3)
     python bench/children_eval.py --flip        # encode each face and its mirror, averaged (measured; never writes)
     python bench/children_eval.py --marks dlib68  # SFace aligned on dlib's 68 landmarks (measured; never writes)
+    python bench/children_eval.py --marks both    # SFace of both alignments averaged (measured; never writes)
+    python bench/children_eval.py --age-aware     # adds age-aware rows: the score read as a likelihood ratio
+                                                  # given the reference's age and the years between (measured)
 
 Every photo goes through the package's own pipeline (YuNet, then dlib ResNet and SFace on the most central
 face, as bench/face_eval.py). Genuine pairs: two photos of one child, both under 18, taken 1 to 5 years apart.
@@ -87,6 +90,18 @@ def encode(files: list[str], root: Path, name: str, workers: int, flip: bool = F
     return out
 
 
+def encodings(files: list[str], root: Path, name: str, workers: int, flip: bool = False,
+              marks: str = "yunet") -> dict[str, np.ndarray]:
+    """`encode`, or for marks "both" the SFace features of the YuNet and the dlib68 alignment averaged
+    (re-normalised to unit length; dlib's own encoding does not depend on them): an ensemble, measured only."""
+    if marks != "both":
+        return encode(files, root, name, workers, flip, marks)
+    a, b = (encode(files, root, name, workers, flip, m) for m in ("yunet", "dlib68"))
+    sface = a["sface"] + b["sface"]
+    sface /= np.maximum(np.linalg.norm(sface, axis=1, keepdims=True), 1e-12)
+    return dict(a, sface=sface, ok=a["ok"] & b["ok"])
+
+
 def adult_cohort(workers: int, flip: bool = False, marks: str = "yunet") -> Enc | None:
     """400 LFW adults (one photo each) as a public adult cohort, when ../shared/data/faces is present.
     Measured only: LFW states no licence, so no encoding of it ships."""
@@ -100,7 +115,7 @@ def adult_cohort(workers: int, flip: bool = False, marks: str = "yunet") -> Enc 
             seen.add(r["identity"])
             files.append(r["file"])
     files = files[::max(1, len(files) // 400)][:400]
-    z = encode(files, FACES, "lfw400", workers, flip, marks)
+    z = encodings(files, FACES, "lfw400", workers, flip, marks)
     return {m: z[m][z["ok"]] for m in ("dlib", "sface")}
 
 
@@ -122,7 +137,77 @@ def take(e: Enc, rows: np.ndarray) -> Enc:
     return {m: e[m][rows] for m in ("dlib", "sface")}
 
 
+AGE_FORMS = {"age + gap": ("age", "gap"), "age": ("age",)}   # reference age, years between
+
+
+def oriented(ages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every pair of photos: the age in the younger one (the reference) and the years to the older one
+    (the found photo); for two children this stands for the dates the CLI has (born, photo dates)."""
+    return np.minimum(ages[:, None], ages[None, :]).astype(float), np.abs(ages[:, None] - ages[None, :]).astype(float)
+
+
+def _design(ref_age: np.ndarray, gap: np.ndarray, form: tuple[str, ...]) -> np.ndarray:
+    """Columns of the linear fits: 1, the reference's age, the years between, their product (per `form`)."""
+    cols = [np.ones_like(ref_age)] + [ref_age] * ("age" in form) + [gap] * ("gap" in form)
+    return np.stack(cols + [ref_age * gap] * (len(form) == 2), -1)
+
+
+@dataclass(frozen=True)
+class AgeLLR:
+    """An age-aware reading of a score: genuine and impostor scores as Gaussians whose mean and variance are
+    linear in the reference's age (and the years between, per `form`), pooled over all ages by that form since
+    toddler pairs are few; the score becomes minus the log-likelihood ratio (smaller is closer)."""
+
+    form: tuple[str, ...]
+    fits: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]    # (mean, variance) coefficients
+
+    @classmethod
+    def fit(cls, s: np.ndarray, ref_age: np.ndarray, gap: np.ndarray, genuine: np.ndarray,
+            form: tuple[str, ...]) -> AgeLLR:
+        """Least-squares fits of mean and squared residual on the pairs given (genuine: of one child, any gap)."""
+        fits = []
+        for m in (genuine, ~genuine):
+            x = _design(ref_age[m], gap[m], form)
+            mean = np.linalg.lstsq(x, s[m], rcond=None)[0]
+            fits.append((mean, np.linalg.lstsq(x, (s[m] - x @ mean) ** 2, rcond=None)[0]))
+        return cls(form, (fits[0], fits[1]))
+
+    def score(self, s: np.ndarray, ref_age: np.ndarray, gap: np.ndarray) -> np.ndarray:
+        """Minus the log-likelihood ratio of `s`, kept monotone in `s` (held at the quadratic's turning point)."""
+        x = _design(ref_age, gap, self.form)
+        (mg, vg), (mi, vi) = ((x @ m, np.maximum(x @ v, 0.05)) for m, v in self.fits)
+        a = 1 / vg - 1 / vi
+        turn = np.where(a < 0, (mg / vg - mi / vi) / np.where(a < 0, a, -1.0), np.inf)
+        s = np.minimum(s, turn)
+        return 0.5 * ((s - mg) ** 2 / vg - (s - mi) ** 2 / vi + np.log(vg / vi))
+
+
+def age_aware(s_tune: np.ndarray, tune_age: np.ndarray, tune_kin: np.ndarray, tune_imp: np.ndarray, form: tuple[str, ...],
+              s_test: np.ndarray, test_age: np.ndarray) -> tuple[AgeLLR, np.ndarray, np.ndarray]:
+    """The age-aware reading fit on the tuning half's scored pairs (`tune_kin`: one child at any gap,
+    `tune_imp`: two children), and both halves' scores read with it (the tuning half's gives the stated table)."""
+    r, g = oriented(tune_age)
+    use = (tune_kin | tune_imp) & np.isfinite(s_tune)
+    model = AgeLLR.fit(s_tune[use], r[use], g[use], tune_kin[use], form)
+    out = []
+    for s, ages in ((s_tune, tune_age), (s_test, test_age)):
+        r, g = oriented(ages)
+        read = np.full(s.shape, np.inf)
+        fin = np.isfinite(s)
+        read[fin] = model.score(s[fin], r[fin], g[fin])
+        out.append(read)
+    return model, out[0], out[1]
+
+
 # ---- measures ---------------------------------------------------------------------------------------
+def first(scores: np.ndarray, owners: list[str]) -> str:
+    """The person ranked first: the one whose closest photo (lowest score) is lowest."""
+    best: dict[str, float] = {}
+    for s, p in zip(scores.tolist(), owners):
+        best[p] = min(best.get(p, np.inf), s)
+    return min(best, key=lambda p: best[p])
+
+
 def threshold(imp: np.ndarray, fmr: float, weights: np.ndarray | None = None) -> float:
     """The score below which at most `fmr` of the (weighted) impostor pairs lie."""
     order = np.argsort(imp)
@@ -261,20 +346,24 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
     ap.add_argument("--no-write", action="store_true", help="do not rewrite the shipped children table")
     ap.add_argument("--flip", action="store_true", help="encode each face and its mirror, averaged (measured only: "
                     "the shipped encoder does not flip, so the table is not rewritten)")
-    ap.add_argument("--marks", default="yunet", choices=("yunet", "dlib68"), help="landmarks SFace is aligned on "
-                    "(dlib68: measured only, never writes the table)")
+    ap.add_argument("--marks", default="yunet", choices=("yunet", "dlib68", "both"), help="landmarks SFace is aligned "
+                    "on (dlib68, or both with the two features averaged: measured only, never writes the table)")
+    ap.add_argument("--age-aware", action="store_true", help="add rows where the normalised fused score is read as a "
+                    "likelihood ratio given the reference's age and the years between (fit on the tuning half)")
     ap.add_argument("--no-adults", action="store_true", help="skip the LFW adult cohort row")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is not present")
         return
     rows = list(csv.DictReader(open(DATA / "labels.csv")))
-    z = encode([r["file"] for r in rows], DATA, "children", args.workers, args.flip, args.marks)
+    z = encodings([r["file"] for r in rows], DATA, "children", args.workers, args.flip, args.marks)
     ok = z["ok"]
     person = np.asarray([r["person"] for r in rows])[ok]
     age = np.asarray([int(r["age"]) for r in rows])[ok]
     enc = {m: z[m][ok] for m in ("dlib", "sface")}
     gen_all, imp_all = pair_masks(person, age)
+    kin_all = (person[:, None] == person[None, :]) & (age[:, None] < 18) & (age[None, :] < 18) & \
+        np.triu(np.ones(imp_all.shape, bool), 1)          # one child, any gap: what an age-aware fit learns from
     persons = sorted(set(person))
     print(f"children: {len(rows)} photos of {len(persons)} persons, {int(ok.sum())} with an encodable face; "
           f"{int(gen_all.sum())} genuine pairs (one child under 18, 1-5 years apart), {int(imp_all.sum())} "
@@ -285,6 +374,8 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
         [f"{m}+cohort{max(SHIP)}" for m in ("dlib", "sface")] + [top_k]
     if adults is not None:
         methods.append("fused+adult cohort (LFW, not shipped)")
+    aware = {f"fused+cohort{max(SHIP)}, age-aware ({name})": form for name, form in AGE_FORMS.items()} if args.age_aware else {}
+    methods += list(aware)
     pooled = {m: Pooled() for m in methods}
     multi = {s: Pooled() for s in ("closest photo", "nearest in age", "mean of best 2", GALLERY)}
     probe_age: list[int] = []
@@ -331,6 +422,12 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
                 record(fold, normed("fused", et, et, list(tp), adults, ad, None, ws, len(ad)),
                        normed("fused", eu, eu, list(up), adults, ad, None, ws, len(ad)),
                        pooled["fused+adult cohort (LFW, not shipped)"])
+            readers: dict[str, AgeLLR] = {}
+            for name, form in aware.items():
+                readers[name], read_u, read_t = age_aware(
+                    tuned(fold, "fused", None, ws, max(SHIP)), age[ui], kin_all[np.ix_(ui, ui)], iu, form,
+                    normed("fused", et, et, list(tp), cohort_c, cohort_o, None, ws, max(SHIP)), age[ti])
+                record(fold, read_t, read_u, pooled[name])
             # rank-1: each test child's photo against a gallery of every child photographed 1-5 years younger;
             # the cohort is the gallery's other persons, as a case's other references give it
             for q in ti[age[ti] < 18]:
@@ -339,7 +436,7 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
                     continue
                 gal_o = list(person[win])
                 one = take(enc, np.asarray([q]))
-                s = normed("fused", one, take(enc, win), gal_o, take(enc, win), gal_o, None, ws, max(SHIP))[0]
+                s = s_closest = normed("fused", one, take(enc, win), gal_o, take(enc, win), gal_o, None, ws, max(SHIP))[0]
                 per: dict[str, list[tuple[float, int]]] = {}
                 for j, r in enumerate(win):
                     per.setdefault(person[r], []).append((float(s[j]), int(age[r])))
@@ -353,16 +450,12 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
                 probe_age.append(int(age[q]))
                 # ranking only: each reference judged against every other person of the gallery (no table for it)
                 s = normed("fused", one, take(enc, win), gal_o, take(enc, win), gal_o, None, ws, len(set(gal_o)) - 1)[0]
-                best = {}
-                for j, r in enumerate(win):
-                    best[person[r]] = min(best.get(person[r], np.inf), float(s[j]))
-                multi[GALLERY].rank.append((min(best, key=lambda p: best[p]) == person[q], person[q]))
+                multi[GALLERY].rank.append((first(s, gal_o) == person[q], person[q]))
+                for name, reader in readers.items():
+                    read = reader.score(s_closest, age[win].astype(float), (age[q] - age[win]).astype(float))
+                    pooled[name].rank.append((first(read, gal_o) == person[q], person[q]))
                 for m in MODELS:
-                    d = raw(m, one, take(enc, win))[0]
-                    best = {}
-                    for j, r in enumerate(win):
-                        best[person[r]] = min(best.get(person[r], np.inf), float(d[j]))
-                    pooled[f"{m} raw"].rank.append((min(best, key=lambda p: best[p]) == person[q], person[q]))
+                    pooled[f"{m} raw"].rank.append((first(raw(m, one, take(enc, win))[0], gal_o) == person[q], person[q]))
         print(f"  split {rep + 1}/{args.repeats} done ({time.time() - t0:.0f} s); chosen K, weight (top-K): {chosen[-2:]}, weight (S-norm): {chosen_s[-2:]}",
               flush=True)
 
