@@ -94,14 +94,25 @@ def local_features(picture: np.ndarray | Path | str) -> LocalFeatures:
     rgb = picture if isinstance(picture, np.ndarray) else load_image(picture, max_side=MAX_SIDE)
     h, w = rgb.shape[:2]
     full = (w, h) if isinstance(picture, np.ndarray) else _upright_size(Path(picture), (w, h))
-    if max(h, w) > MAX_SIDE:
-        s = MAX_SIDE / max(h, w)
-        rgb = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    rgb = _shrunk(rgb)
     h, w = rgb.shape[:2]
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), [cv2.IMWRITE_JPEG_QUALITY, GREY_QUALITY])
     if not ok:
         raise ValueError("could not encode the grey picture")
     return LocalFeatures(extract_features(rgb), jpeg.tobytes(), (w, h), full)
+
+
+def _shrunk(rgb: np.ndarray) -> np.ndarray:
+    """The picture with its longer side at most the features' MAX_SIDE (the keypoints' frame)."""
+    import cv2
+
+    from osint.media.features import MAX_SIDE
+
+    h, w = rgb.shape[:2]
+    if max(h, w) <= MAX_SIDE:
+        return rgb
+    s = MAX_SIDE / max(h, w)
+    return cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
 def _upright_size(path: Path, decoded: tuple[int, int]) -> tuple[int, int]:
@@ -140,6 +151,8 @@ class LocalLink:
     box_b: tuple[float, float, float, float]
     residual: float = 0.0
     mirror: bool = False
+    t_a: float | None = None      # where a is a video: the time (seconds) of the frame b shows
+    frame_a: int | None = None    # ... and that frame's index (decode order, 0 = first)
 
     @property
     def method(self) -> str:
@@ -149,13 +162,38 @@ class LocalLink:
         """One line: why these two are linked."""
         rot = f", rotated {self.rotation:.0f}°" if abs(self.rotation) >= 1 else ""
         box = ", ".join(f"{v:.2f}" for v in self.box_a)
+        at = "" if self.t_a is None else f" frame {self.frame_a} at {self.t_a:.3f} s"
         return (f"local {self.inliers} inliers (residual {self.residual:.2f} px), agreement {self.agreement:.2f}, "
-                f"b shows a's ({box}) at {self.scale:.2f}x{rot}{', mirror' if self.mirror else ''}")
+                f"b shows a's{at} ({box}) at {self.scale:.2f}x{rot}{', mirror' if self.mirror else ''}")
 
 
 def match_pair(a: LocalFeatures, b: LocalFeatures, name_a: str = "a", name_b: str = "b") -> LocalLink | None:
     """The link between two pictures, or None when the geometric or the pixel check fails. Pass `b.mirror()`
     to look for a mirrored copy: the link then says mirror and its boxes are in the unmirrored pictures."""
+    import cv2
+
+    fit = _fit(a, b)
+    if fit is None:
+        return None
+    m, pa, pb, inl = fit
+    scale_ab = float(np.hypot(m[0, 0], m[1, 0]))          # a's pixels per b pixel (640 px frames)
+    agreement = _agreement(a.grey, b.grey, m)
+    if agreement < MIN_AGREEMENT:
+        return None
+    inliers = int(inl.sum())
+    residual = float(np.median(np.linalg.norm(pb[inl] @ m[:, :2].T + m[:, 2] - pa[inl], axis=1)))
+    box_a = _box(m, b.size, a.size)
+    box_b = _box(cv2.invertAffineTransform(m), a.size, b.size)
+    box_a, box_b = (_unmirror(box_a) if a.mirrored else box_a), (_unmirror(box_b) if b.mirrored else box_b)
+    rotation = float(np.degrees(np.arctan2(m[1, 0], m[0, 0])))
+    scale = (b.full[0] / b.size[0]) / (a.full[0] / a.size[0]) / scale_ab
+    return LocalLink(name_a, name_b, inliers, len(pa), round(agreement, 3), round(scale, 3), round(-rotation, 1),
+                     box_a, box_b, residual=round(residual, 2), mirror=a.mirrored != b.mirrored)
+
+
+def _fit(a: LocalFeatures, b: LocalFeatures) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The similarity transform (2 x 3, b's 640 px frame to a's) RANSAC fits to the ratio-test matches, the matched
+    points (a's, b's) and which are inliers; None under MIN_INLIERS or at an implausible scale."""
     import cv2
 
     fa, fb = a.features, b.features
@@ -170,31 +208,18 @@ def match_pair(a: LocalFeatures, b: LocalFeatures, name_a: str = "a", name_b: st
     pa = fa.keypoints[[g.trainIdx for g in good]]
     m, mask = cv2.estimateAffinePartial2D(pb, pa, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
                                           maxIters=2000, confidence=0.999)
-    inliers = 0 if mask is None else int(mask.sum())
-    if m is None or inliers < MIN_INLIERS:
+    if m is None or mask is None or int(mask.sum()) < MIN_INLIERS or not 0.05 < np.hypot(m[0, 0], m[1, 0]) < 20:
         return None
-    scale_ab = float(np.hypot(m[0, 0], m[1, 0]))          # a's pixels per b pixel (640 px frames)
-    if not 0.05 < scale_ab < 20:
-        return None
-    agreement = _agreement(a.grey, b.grey, m, scale_ab)
-    if agreement < MIN_AGREEMENT:
-        return None
-    inl = mask.ravel().astype(bool)
-    residual = float(np.median(np.linalg.norm(pb[inl] @ m[:, :2].T + m[:, 2] - pa[inl], axis=1)))
-    box_a = _box(m, b.size, a.size)
-    box_b = _box(cv2.invertAffineTransform(m), a.size, b.size)
-    box_a, box_b = (_unmirror(box_a) if a.mirrored else box_a), (_unmirror(box_b) if b.mirrored else box_b)
-    rotation = float(np.degrees(np.arctan2(m[1, 0], m[0, 0])))
-    scale = (b.full[0] / b.size[0]) / (a.full[0] / a.size[0]) / scale_ab
-    return LocalLink(name_a, name_b, inliers, len(good), round(agreement, 3), round(scale, 3), round(-rotation, 1),
-                     box_a, box_b, residual=round(residual, 2), mirror=a.mirrored != b.mirrored)
+    return m, pa, pb, mask.ravel().astype(bool)
 
 
-def _agreement(a: np.ndarray, b: np.ndarray, m: np.ndarray, scale_ab: float) -> float:
-    """Median correlation of the textured tiles of the two grey pictures aligned by `m` (b's pixels to a's),
-    compared at the coarser picture's resolution (the finer one blurred to it, then warped onto it)."""
+def _aligned(a: np.ndarray, b: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The two grey pictures aligned by `m` (b's pixels to a's) at the coarser picture's resolution (the finer one
+    blurred to it, then warped onto it): (warped finer, coarser, valid overlap); None when the overlap is under
+    MIN_OVERLAP of the smaller picture."""
     import cv2
 
+    scale_ab = float(np.hypot(m[0, 0], m[1, 0]))
     if scale_ab >= 1:     # b is the coarser: a onto b
         fine, coarse, t, ratio = a, b, cv2.invertAffineTransform(m), scale_ab
     else:
@@ -206,7 +231,17 @@ def _agreement(a: np.ndarray, b: np.ndarray, m: np.ndarray, scale_ab: float) -> 
     valid = cv2.warpAffine(np.ones(fine.shape, np.float32), t, (w, h), flags=cv2.INTER_LINEAR) > 0.99
     valid = cv2.erode(valid.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     if valid.sum() < MIN_OVERLAP * min(coarse.size, fine.size / ratio ** 2):
+        return None
+    return x, y, valid
+
+
+def _agreement(a: np.ndarray, b: np.ndarray, m: np.ndarray) -> float:
+    """Median correlation of the textured tiles of the two grey pictures aligned by `m` (b's pixels to a's)."""
+    aligned = _aligned(a, b, m)
+    if aligned is None:
         return 0.0
+    x, y, valid = aligned
+    h, w = y.shape
     side = max(8, round(max(h, w) / TILES))
     ny, nx = h // side, w // side
     if not ny or not nx:
