@@ -97,29 +97,14 @@ def _hashed_case(case_dir: Optional[Path], workers: Optional[int], cluster: Opti
     return case, run, _thresholds(phash, dhash, pdq), stored_hashes(case)[0]
 
 
-def _local_set(case, workers: Optional[int], cluster: Optional[str]):  # type: ignore[no-untyped-def]
-    """Local features of every photo (computed once, kept) in a searchable LocalSet; None under two photos."""
-    from osint.hashing import LocalSet, local_case, stored_local
+def _local_stages(case, hashes, workers: Optional[int], cluster: Optional[str]) -> None:  # type: ignore[no-untyped-def]
+    """Local features of every photo and of the keyframes of every video that hashed (a video that does not
+    decode has had its one error line from hashing); computed once, kept."""
+    from osint.hashing import local_case, video_local_case
 
     _per_item(case, "local features", local_case, workers, cluster)
-    found = {sha: f for sha, f in stored_local(case).items() if len(f.features.descriptors)}
-    return LocalSet(found) if len(found) >= 2 else None
-
-
-def _local_links(case, workers: Optional[int], cluster: Optional[str]) -> list[Any]:  # type: ignore[no-untyped-def]
-    """The crop-robust links between the case's photos."""
-    local = _local_set(case, workers, cluster)
-    if local is None:
-        return []
-    with progress("crop-robust links", len(local.keys)) as advance:
-        return local.links(progress=lambda n: advance(n, ""))
-
-
-def _vpdq_links(case, workers: Optional[int], cluster: Optional[str]) -> list[Any]:  # type: ignore[no-untyped-def]
-    """The vPDQ links between the case's videos (none without the vpdq package)."""
-    from osint.hashing import stored_vpdq, vpdq_links
-
-    return vpdq_links(stored_vpdq(case)) if _vpdq_case(case, workers, cluster) else []
+    videos = [it for it in case.items(role=None) if it.sha256 in hashes and hashes[it.sha256].media_type == "video"]
+    _per_item(case, "keyframe features", video_local_case, workers, cluster, videos)
 
 
 def _local_json(lk) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -225,13 +210,14 @@ def dupes(
     Items not hashed yet are hashed first. Groups are leads for review, not proof. To hand a group to a
     prosecutor: `osint evidence export --group SHA` with any member's SHA-256 prefix.
     """
-    from osint.hashing import HashSet, VpdqLink
+    from osint.hashing import VpdqLink, repost_groups
 
     case, run, limits, hashes = _hashed_case(case_dir, workers, cluster, phash, dhash, pdq)
-    found = HashSet(hashes)
-    local = _local_links(case, workers, cluster) if crops else []
-    videos = _vpdq_links(case, workers, cluster)
-    groups = found.groups(limits, [*local, *videos])
+    if crops:
+        _local_stages(case, hashes, workers, cluster)
+    _vpdq_case(case, workers, cluster)
+    with progress("crop-robust links", None) as advance:
+        found, groups = repost_groups(case, limits, local=crops, progress=lambda n: advance(n, ""))
     if as_json:
         items = {it.sha256: it for it in case.items(role=None)}
         emit_json({"thresholds": limits.__dict__, "version": run.version, "failed": run.errors,
@@ -248,7 +234,9 @@ def dupes(
             for m in g.members:
                 names = _names(case, m)
                 link = next((lk for lk in g.links if m in (lk.a, lk.b)), None)
-                crop = next((lk for lk in g.local if m in (lk.a, lk.b)), None)
+                crop = next((lk for lk in sorted(g.local, key=lambda lk: getattr(lk, "t_a", None) is None)
+                             if m in (lk.a, lk.b)), None)
+                link = None if getattr(crop, "t_a", None) is not None else link    # a still's time in its video first
                 why = f"{_short(link.a)}~{_short(link.b)}: {_evidence_text(link)}" if link else \
                     f"{_short(crop.a)}~{_short(crop.b)}: {crop.describe()}" if crop else ""
                 rows.append((k, len(g.members), _short(m), hashes[m].media_type,
@@ -287,14 +275,15 @@ def similar(
         fail(f"{picture}: {exc.strerror or exc}")
     case, run, limits, hashes = _hashed_case(case_dir, workers, cluster, phash, dhash, pdq)
     matches = HashSet(hashes).similar(query, limits)
-    local = _local_set(case, workers, cluster) if crops and query.media_type == "image" else None
-    if local is not None:
-        from osint.hashing import local_features
+    crop_links = []
+    if crops and query.media_type == "image":
+        from osint.hashing import LocalSet, local_features, stored_local, stored_video_local, video_links
 
-        by_hash = {m.b for m in matches}
-        crop_links = [lk for lk in local.similar(local_features(picture)) if lk.a not in by_hash]
-    else:
-        crop_links = []
+        _local_stages(case, hashes, workers, cluster)
+        photos = {sha: f for sha, f in stored_local(case).items() if len(f.features.descriptors)}
+        mine, by_hash = local_features(picture), {m.b for m in matches}
+        crop_links = [lk for lk in (LocalSet(photos).similar(mine) if photos else []) if lk.a not in by_hash]
+        crop_links += video_links({"query": mine}, stored_video_local(case), case.object_path)   # its frame's time
     if as_json:
         emit_json({"query": str(picture), "thresholds": limits.__dict__, "version": run.version,
                    "frames": _frames(query),

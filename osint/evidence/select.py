@@ -4,7 +4,8 @@ Stages are read generically (no stage package is imported): a person's items are
 results or records name the person's id as a value (reference photos, reviewers' decisions), except records
 whose "decision" is "rejected" (a reviewer said it is not that person). Match candidates nobody reviewed are
 only in stored results if a stage stores them; otherwise export them by --items. A group is an item and
-its near duplicates (reposts), as the hashing stage links them from the hashes stored in the case.
+its near duplicates (reposts), the group `osint dupes` shows: hash and local-feature links from what the case
+has stored.
 """
 
 from __future__ import annotations
@@ -93,12 +94,11 @@ def _by_person(case: Case, person: str) -> Selection:
 
 def _by_group(case: Case, sha_prefix: str) -> Selection:
     """The item named by `sha_prefix` and every near duplicate of it, from the case's stored hashes."""
-    from osint.hashing import HashSet, stored_hashes
+    from osint.hashing import repost_groups, stored_hashes
 
     item = case.item(sha_prefix)
     hashes, _ = stored_hashes(case)
     if item.sha256 not in hashes:
         raise CaseError(f"{item.sha256[:12]} has no stored perceptual hashes: run `osint hash` first")
-    members = next((set(g.members) for g in HashSet(hashes).groups() if item.sha256 in g.members),
-                   {item.sha256})
+    members = next((set(g.members) for g in repost_groups(case)[1] if item.sha256 in g.members), {item.sha256})
     return Selection(tuple(_items_by_sha(case, members)), f"near-duplicate group of {item.sha256[:12]}")

@@ -176,9 +176,10 @@ def _thumbnail(path: Path, media_type: str) -> bytes:
 
 def duplicate_groups(case: Case, thumbs: Callable[[str, str], str | None] | None,
                      notes: list[str]) -> list[DupGroup]:
-    """Groups of near-duplicates (repost chains) from the hashing stage, members in the order they were added."""
+    """Groups of near-duplicates (repost chains) as `osint dupes` finds them (hash, local-feature and vPDQ links
+    from what the case has stored), members in the order they were added."""
     try:
-        from osint.hashing import HashSet, Thresholds, stored_hashes
+        from osint.hashing import LocalLink, Thresholds, repost_groups, stored_hashes
     except ImportError:
         notes.append("hashing is not available in this installation: no duplicate groups shown")
         return []
@@ -189,7 +190,7 @@ def duplicate_groups(case: Case, thumbs: Callable[[str, str], str | None] | None
     limits = Thresholds()
     items = {it.sha256: it for it in case.items(role=None)}
     out = []
-    for g in HashSet(hashes).groups(limits):
+    for g in repost_groups(case, limits)[1]:
         members = sorted((items[s] for s in g.members if s in items), key=lambda it: (it.added_at, it.sha256))
         links = []
         for pair in g.links:
@@ -197,10 +198,21 @@ def duplicate_groups(case: Case, thumbs: Callable[[str, str], str | None] | None
                        key=lambda e: e.distance / max(1, limits.of(e.algorithm)))
             links.append(Link(pair.a, pair.b, best.algorithm, best.distance, limits.of(best.algorithm),
                               best.transform, best.t_a, best.t_b))
+        links += [Link(lk.a, lk.b, "local features", lk.inliers, None, _how(lk), lk.t_a, None, "inliers")
+                  if isinstance(lk, LocalLink) else
+                  Link(lk.a, lk.b, "vPDQ", round(max(lk.a_percent, lk.b_percent)), None, lk.describe(),
+                       unit="% of one video's frames in the other")
+                  for lk in g.local]
         out.append(DupGroup(tuple(Member(it.sha256, _name(case, it.sha256)[0], it.media_type,
                                          thumbs(it.sha256, it.media_type) if thumbs else None) for it in members),
                             tuple(links)))
     return out
+
+
+def _how(link: Any) -> str:
+    """A local link's transform in a few words: which part of a the other shows, at what scale, mirrored."""
+    box = ", ".join(f"{v:.2f}" for v in link.box_a)
+    return f"shows ({box}) at {link.scale:.2f}x{', mirror' if link.mirror else ''}"
 
 
 def locations(case: Case, thumbs: Callable[[str, str], str | None] | None,

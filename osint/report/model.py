@@ -105,7 +105,8 @@ class Member:
 
 @dataclass(frozen=True)
 class Link:
-    """Why two items of a group are linked: the hash, its Hamming distance and threshold (bits), how."""
+    """Why two items of a group are linked: the hash, its Hamming distance and threshold (bits), how; or local
+    features, with their inliers as the distance (`unit`), the part shown and, for a video, the frame's time."""
 
     a: str
     b: str
@@ -115,6 +116,7 @@ class Link:
     transform: str = "identity"
     t_a: float | None = None
     t_b: float | None = None
+    unit: str = "bits"
 
 
 @dataclass(frozen=True)

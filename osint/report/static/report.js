@@ -236,7 +236,7 @@
         const at = when(l.t_a, l.a) + when(l.t_b, l.b);
         const thr = l.threshold === null || l.threshold === undefined ? "" : ` of ≤ ${l.threshold}`;
         table.append(el("tr", {}, el("td", {class: "sha", text: short(l.a)}), el("td", {class: "sha", text: short(l.b)}),
-          el("td", {text: l.algorithm}), el("td", {text: `${l.distance} bits${thr}`}),
+          el("td", {text: l.algorithm}), el("td", {text: `${l.distance} ${l.unit}${thr}`}),
           el("td", {text: (l.transform === "identity" ? "as is" : l.transform) + at})));
       });
       box.append(table);
