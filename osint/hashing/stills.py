@@ -94,7 +94,8 @@ def video_links(stills: Mapping[str, LocalFeatures], videos: Mapping[str, VideoL
     if not keyframes or not stills:
         return []
     found = LocalSet(keyframes)
-    out = []
+    out: list[LocalLink] = []
+    seen: dict[str, dict[int, LocalFeatures]] = {}      # video: {frame index: features} fitted so far
     for name, still in stills.items():
         fitted: dict[str, list[tuple[int, int, bool]]] = {}     # video: [(inliers, keyframe, mirrored)]
         for mirrored, q in ((False, still), (True, still.mirror())):
@@ -105,7 +106,8 @@ def video_links(stills: Mapping[str, LocalFeatures], videos: Mapping[str, VideoL
                     fitted.setdefault(sha, []).append((int(fit[3].sum()), int(key), mirrored))
         for sha, keys in fitted.items():
             for _, k, mirrored in sorted(keys, reverse=True)[:TRIES]:
-                link = at_frame(still.mirror() if mirrored else still, videos[sha], k, path_of(sha), sha, name)
+                link = at_frame(still.mirror() if mirrored else still, videos[sha], k, path_of(sha), sha, name,
+                                seen.setdefault(sha, {}))
                 if link is not None:
                     out.append(link)
                     break
@@ -114,15 +116,16 @@ def video_links(stills: Mapping[str, LocalFeatures], videos: Mapping[str, VideoL
     return out
 
 
-def at_frame(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: str, name: str) -> LocalLink | None:
+def at_frame(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: str, name: str,
+             seen: dict[int, LocalFeatures] | None = None) -> LocalLink | None:
     """The still's link to the frame between keyframes k-1 and k+1 it shows (a = `sha`, b = `name`); where the
     video no longer decodes, the link to keyframe k itself; None where neither verifies. Pass the still mirrored
-    for a mirrored copy.
+    for a mirrored copy, and the same `seen` for one video's stills to extract each frame's features once.
 
     Every STEP-th frame is fitted (the still's exact frame matches nearly every keypoint, a frame a few tenths
     of a second away a few dozen); the frames around the best fit are then scored by the correlation of all
-    their pixels with the still aligned by that fit (re-fitted on the best-scored frame until it stays), and the
-    link is verified in full on the best of them."""
+    their pixels with the still aligned by that fit (re-fitted on the best-scored frame until it stays); of that
+    frame and its two neighbours the one with the most inliers is verified in full."""
     import cv2
 
     from osint.media.video import frames_between
@@ -135,12 +138,13 @@ def at_frame(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: s
         frames = [(f.t, f.index, _shrunk(f.image)) for f in frames_between(path, video.t[max(k - 1, 0)], t1)]
     except (CorruptMedia, OSError):
         return at_key
-    feats: dict[int, LocalFeatures] = {}
+    feats = {} if seen is None else seen
 
     def features(j: int) -> LocalFeatures:
-        if j not in feats:
-            feats[j] = replace(local_features(frames[j][2]), full=key.full)
-        return feats[j]
+        index = frames[j][1]
+        if index not in feats:
+            feats[index] = replace(local_features(frames[j][2]), full=key.full)
+        return feats[index]
 
     fits = {j: _fit(features(j), still) for j in range(0, len(frames), STEP)}
     scored = [(int(f[3].sum()), j, f[0]) for j, f in fits.items() if f is not None]
@@ -157,7 +161,14 @@ def at_frame(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: s
         if refit is None:
             break
         m = refit[0]
-    for i in dict.fromkeys((best, j)):
+    # a fixed point of that loop can sit a frame off; the still's own frame matches the most keypoints
+    def inliers(i: int) -> int:
+        fit = _fit(features(i), still)
+        return 0 if fit is None else int(fit[3].sum())
+
+    around = sorted((i for i in (best - 1, best, best + 1) if 0 <= i < len(frames)),
+                    key=lambda i: (inliers(i), i == best), reverse=True)
+    for i in dict.fromkeys((*around, j)):
         found = match_pair(features(i), still, sha, name)
         if found is not None:
             return replace(found, t_a=frames[i][0], frame_a=frames[i][1])
