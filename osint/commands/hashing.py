@@ -22,7 +22,8 @@ DhashOption = typer.Option(None, "--dhash", min=0, max=64,
 CropsOption = typer.Option(True, "--crops/--no-crops",
                            help="Also link photos by local features (RootSIFT keypoints, a similarity transform and a "
                                 "pixel check): cropped, captioned, rescaled and screenshotted copies that no hash "
-                                "links. Features are computed once per photo and kept in the case.")
+                                "links, and a still to the video frame it shows (its time, between keyframes too). "
+                                "Features are computed once per photo and video keyframe and kept in the case.")
 PdqOption = typer.Option(None, "--pdq", min=0, max=256,
                          help="Largest PDQ distance (of 256 bits, best of the mirrored and 90-degree rotated "
                               "variants) that links two pictures. Default 31; beyond 23 bits two hashes link only "
@@ -262,7 +263,8 @@ def similar(
 ) -> None:
     """Everything in the case that looks like PICTURE (other reposts, the video it was cut from), closest first.
 
-    For videos the keyframe time of the closest match is named. Items not hashed yet are hashed first.
+    For videos the keyframe time of the closest hash match is named, and for a photo that shows a video's frame
+    (local features) that frame's index and time. Items not hashed yet are hashed first.
     """
     from osint.errors import OsintError
     from osint.hashing import HashSet, hash_file
