@@ -218,10 +218,10 @@ def _ingest(case: Any, inputs: dict[str, Path]) -> str:
 
 
 def _hash(case: Any) -> str:
-    from osint.hashing import HashSet, hash_case, stored_hashes
+    from osint.hashing import hash_case, repost_groups
 
     run = hash_case(case)
-    groups = HashSet(stored_hashes(case)[0]).groups()
+    groups = repost_groups(case)[1]
     largest = len(groups[0].members) if groups else 0
     return f"{run.computed} items hashed; {len(groups)} duplicate group(s), largest {largest}"
 
