@@ -133,9 +133,14 @@ class WordIndex:
         from scipy import sparse
 
         k = len(self.vocab)
-        counts = np.bincount(words, minlength=k).astype(np.float32) * self.idf
+        counts = self.term_weights(np.bincount(words, minlength=k).astype(np.float32)) * self.idf
         norm = float(np.linalg.norm(counts)) or 1.0
         return sparse.csr_matrix(counts / norm)
+
+    @staticmethod
+    def term_weights(counts: np.ndarray) -> np.ndarray:
+        """A picture's weight of each word from its count there (raw counts here; see osint.hashing.local)."""
+        return counts
 
     def shortlist(self, query: Features, k: int = 30) -> list[tuple[int, float]]:
         """Indices and cosine similarities of the `k` indexed pictures whose word histograms are closest."""
