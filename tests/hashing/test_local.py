@@ -52,6 +52,40 @@ def test_a_cropped_captioned_halved_jpeg50_copy_links_and_says_where(tmp_path: P
     assert "inliers" in link.describe()
 
 
+def _caption_bar(im: Image.Image) -> Image.Image:
+    """The picture with a black band across its lower fifth carrying a white caption (a channel's repost style)."""
+    out = im.convert("RGB")
+    w, h = out.size
+    draw = ImageDraw.Draw(out)
+    draw.rectangle((0, h * 4 // 5, w, h), fill=(0, 0, 0))
+    font = ImageFont.load_default(size=h // 18)
+    draw.text((w // 40, h * 41 // 50), "ДІТИ ЕВАКУЙОВАНІ", font=font, fill=(255, 255, 255))
+    draw.text((w // 40, h * 9 // 10), "children evacuated / 2026", font=font, fill=(255, 255, 255))
+    return out
+
+
+def test_two_pictures_sharing_a_caption_bar_do_not_link_but_a_captioned_crop_finds_its_original(tmp_path: Path) -> None:
+    """The bar's letters match letter for letter at one transform; the pictures' tiles must still agree."""
+    square = {name: _picture(name).resize((512, 512), Image.Resampling.BICUBIC)
+              for name in ("astronaut", "coffee", "chelsea")}
+    barred = {name: local_features(_save(_caption_bar(im), tmp_path / f"{name}_bar.jpg", 50)) for name, im in square.items()}
+    for x in barred:
+        for y in barred:
+            if x != y:
+                assert match_pair(barred[x], barred[y]) is None, (x, y)
+    crop = _caption_bar(square["astronaut"].crop((20, 31, 481, 492)))             # 10% off, a bar on the rest
+    copy = _save(crop.resize((230, 230), Image.Resampling.BICUBIC), tmp_path / "copy.jpg", 50)
+    originals = {"astronaut": local_features(_save(square["astronaut"], tmp_path / "a.jpg")),
+                 **{f"{name} bar": f for name, f in barred.items() if name != "astronaut"}}
+    found = LocalSet(originals).similar(local_features(copy), "copy")
+    assert [lk.a for lk in found] == ["astronaut"]
+    link = found[0]
+    assert link.inliers >= 20 and link.agreement >= 0.92 and not link.mirror
+    assert link.box_a == pytest.approx((20 / 512, 31 / 512, 481 / 512, 492 / 512), abs=0.02)   # the crop box
+    assert link.box_b == pytest.approx((0, 0, 1, 1), abs=0.02)
+    assert link.scale == pytest.approx(0.5, rel=0.05) and abs(link.rotation) < 1
+
+
 def test_a_screenshot_and_a_rotated_copy_link(tmp_path: Path) -> None:
     original = _picture("coffee")
     screen = Image.new("RGB", (540, 1170), (18, 18, 18))
