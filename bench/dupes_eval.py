@@ -12,7 +12,9 @@ and the table gains the local links' recall and the recall of any hash or local 
 local features link are printed with their evidence: a link whose pixels agree at SAME_PHOTO or more with a
 residual under SAME_PHOTO_PX is two crops of one photograph (LFW cuts people photographed together into
 separate files), and a copy linked to such a sibling of its own original is counted in its own column, not as
-a wrong link; every other link between distinct originals is a wrong link.
+a wrong link; every other link between distinct originals is a wrong link. The originals' local features are
+kept in /tmp/osint-dupes-local (by content hash and LOCAL_VERSION): a re-run after a change to search or
+verification only skips their extraction.
 
     python bench/dupes_eval.py [--positives 120] [--workers 2] [--limit N] [--no-local]
 """
@@ -25,8 +27,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from osint.hashing.local import LocalFeatures
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = (ROOT / ".." / "shared" / "data").resolve()
@@ -36,6 +42,7 @@ WORK_SIDE = 1600        # copies are made from the original decoded to at most t
 SAME_PHOTO = 0.95       # distinct originals whose local link agrees this well (bursts, nearby viewpoints: <= 0.90)
 SAME_PHOTO_PX = 0.5     # with inliers this close to the transform (bursts: >= 0.86 px) are crops of one photograph
 _LOCAL = None           # the originals' LocalSet, inherited by the forked workers (search and checks there)
+CACHE = Path(tempfile.gettempdir()) / "osint-dupes-local"   # originals' local features, by content + LOCAL_VERSION
 
 
 def same_picture_duplicates(data: Path) -> set[Path]:
@@ -162,6 +169,26 @@ TRANSFORMS = {
 QUALITY = {"JPEG q30": 30, "JPEG q95": 95, "crop 10%+caption+0.5x+q50": 50}
 
 
+def cached_local_features(path: Path, cache: Path = CACHE) -> LocalFeatures:
+    """An original's local features, kept in `cache` under a hash of its bytes and LOCAL_VERSION, so a re-run
+    after a change to verification or search only (not extraction) skips the extraction of every original."""
+    import hashlib
+    import os
+
+    from osint.hashing.local import LOCAL_VERSION, LocalFeatures, local_features
+
+    key = hashlib.sha256(LOCAL_VERSION.encode() + b"\0" + Path(path).read_bytes()).hexdigest()
+    stored = cache / f"{key}.npz"
+    if stored.is_file():
+        return LocalFeatures.from_bytes(stored.read_bytes())
+    found = local_features(path)
+    cache.mkdir(parents=True, exist_ok=True)
+    part = stored.with_suffix(f".{os.getpid()}.part")
+    part.write_bytes(found.to_bytes())
+    part.replace(stored)
+    return found
+
+
 def _check(pair):  # type: ignore[no-untyped-def]
     return _LOCAL.check(pair)
 
@@ -203,7 +230,7 @@ def main() -> int:
     from osint.hashing import ALGORITHMS, BITS, HashSet, Thresholds, compare, hash_file
     from osint.pipeline import PoolExecutor
 
-    from osint.hashing.local import LocalSet, local_features
+    from osint.hashing.local import LocalSet
 
     t0 = time.time()
     files = originals(DATA)
@@ -223,7 +250,8 @@ def main() -> int:
     n_distinct_wrong = 0
     if args.local:
         t = time.time()
-        feats = {str(path): result for path, result, error in PoolExecutor(args.workers).run(local_features, files)
+        feats = {str(path): result for path, result, error in PoolExecutor(args.workers).run(cached_local_features,
+                                                                                            files)
                  if not error and str(path) in hashes}
         t_feat = time.time() - t
         local_set = _LOCAL = LocalSet(feats)
@@ -232,7 +260,7 @@ def main() -> int:
         distinct = [lk for _, lk, error in PoolExecutor(args.workers).run(_check, pairs) if lk is not None]
         same = [lk for lk in distinct if lk.agreement >= SAME_PHOTO and lk.residual <= SAME_PHOTO_PX]
         n_distinct_wrong = len(distinct) - len(same)
-        print(f"local features of {len(feats)} originals in {t_feat:.0f} s ({t_feat / max(1, len(feats)) * 1e3:.0f} ms "
+        print(f"local features of {len(feats)} originals in {t_feat:.0f} s (cached in {CACHE}) ({t_feat / max(1, len(feats)) * 1e3:.0f} ms "
               f"each with {args.workers} workers), visual-word index in {t_index:.0f} s, every original's shortlist "
               f"({len(pairs):,} candidate pairs, plain and mirrored) checked in {time.time() - t - t_feat - t_index:.0f} "
               f"s: {len(distinct)} local links between distinct originals, {len(same)} of them crops of one "
