@@ -250,9 +250,11 @@ def main() -> int:
     n_distinct_wrong = 0
     if args.local:
         t = time.time()
-        feats = {str(path): result for path, result, error in PoolExecutor(args.workers).run(cached_local_features,
-                                                                                            files)
-                 if not error and str(path) in hashes}
+        # in the originals' order, not the workers' finishing order: the vocabulary is sampled from the features
+        # in this order, so a run's index (and which copies reach a shortlist) would otherwise vary run to run
+        done = {str(path): result for path, result, error in PoolExecutor(args.workers).run(cached_local_features, files)
+                if not error and str(path) in hashes}
+        feats = {str(path): done[str(path)] for path in files if str(path) in done}
         t_feat = time.time() - t
         local_set = _LOCAL = LocalSet(feats)
         t_index = time.time() - t - t_feat
