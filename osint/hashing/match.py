@@ -6,7 +6,10 @@ mirrored/rotated variants; PDQ beyond `Thresholds.pdq_certain` bits also needs o
 within a bit, the chunk rule that keeps grouping a million items near-linear). Groups are the connected
 components of those links, so a chain of reposts (original -> cropped -> cropped and captioned) ends up in
 one group even when its ends are far apart.
-Points whose PDQ quality is below MIN_QUALITY (black frames, fades, blank pages) never link anything.
+Points whose PDQ quality is below MIN_QUALITY (black frames, fades, blank pages) never link anything, and a
+dHash whose eight rows take fewer than MIN_DHASH_ROWS values (stripes: a narrow strip squeezed to 9 x 8 pixels)
+takes no part in dHash links, since such hashes of unrelated pictures meet within 3 bits (bench/dupes_eval.py:
+a panorama strip turned 90 degrees and a border-trimmed LFW face, 3 bits apart; 3 of 4,522 original views).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from osint.hashing.pdq import DIHEDRAL
 
 ALGORITHMS = (PHASH, DHASH, PDQ)
 MIN_QUALITY = 20   # PDQ quality below this: too little detail for any hash to mean anything
+MIN_DHASH_ROWS = 3  # a dHash with fewer distinct rows than this describes stripes, not a picture
 PAIRWISE_LIMIT = 50
 
 
@@ -119,6 +123,8 @@ class _Points:
         self.words = {PHASH: to_words([f.phash for f in frames], BITS[PHASH]),
                       DHASH: to_words([f.dhash for f in frames], BITS[DHASH]),
                       PDQ: to_words([f.pdq for f in frames], BITS[PDQ])}
+        self.usable = {PHASH: np.ones(len(frames), bool), PDQ: np.ones(len(frames), bool),
+                       DHASH: dhash_rows(self.words[DHASH]) >= MIN_DHASH_ROWS}
         flat = [h for f in frames for h in f.pdq_dihedral]
         self.variants = to_words(flat, BITS[PDQ]).reshape(len(frames), len(DIHEDRAL), BITS[PDQ] // 64)
 
@@ -137,6 +143,12 @@ class _Points:
         return self.words[algorithm], np.arange(len(self)) * len(DIHEDRAL)
 
 
+def dhash_rows(words: np.ndarray) -> np.ndarray:
+    """How many distinct rows (bytes) each 64-bit dHash word holds: 1 to 8."""
+    rows = np.sort(np.ascontiguousarray(words, dtype=np.uint64).view(np.uint8).reshape(-1, 8), axis=1)
+    return 1 + (np.diff(rows, axis=1) != 0).sum(axis=1)
+
+
 def compare(a: MediaHashes, b: MediaHashes, thresholds: Thresholds = Thresholds(), name_a: str = "a",
             name_b: str = "b") -> PairMatch:
     """Closest frames of two items under each hash (PDQ over b's picture mirrored and rotated too)."""
@@ -146,7 +158,7 @@ def compare(a: MediaHashes, b: MediaHashes, thresholds: Thresholds = Thresholds(
         for algo in ALGORITHMS:
             rows, code = pb.queries(algo)
             d = distances(pa.words[algo][:, None, :], rows[None, :, :])
-            linked = d <= thresholds.of(algo)
+            linked = (d <= thresholds.of(algo)) & pa.usable[algo][:, None] & pb.usable[algo][code // len(DIHEDRAL)]
             if algo == PDQ and thresholds.pdq_certain < thresholds.pdq:
                 linked &= near_chunk(pa.words[algo][:, None, :], rows[None, :, :], thresholds.pdq_certain)
             i, j = np.unravel_index(int(np.argmin(np.where(linked, d, d + BITS[algo] + 1))), d.shape)
@@ -205,7 +217,7 @@ class HashSet:
             pairs = (self.index[algo].pairs(thresholds.of(algo), rows, thresholds.pdq_certain) if algo == PDQ else
                      self.index[algo].pairs(thresholds.of(algo)))
             qi = code[pairs.i] // len(DIHEDRAL)
-            keep = p.owner[qi] != p.owner[pairs.j]
+            keep = (p.owner[qi] != p.owner[pairs.j]) & p.usable[algo][qi] & p.usable[algo][pairs.j]
             qi, variant, j, d = qi[keep], code[pairs.i][keep] % len(DIHEDRAL), pairs.j[keep], pairs.d[keep]
             own_a, own_b = p.owner[qi], p.owner[j]
             key = np.minimum(own_a, own_b) * len(p.shas) + np.maximum(own_a, own_b)

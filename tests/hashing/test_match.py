@@ -150,3 +150,24 @@ def test_links_of_a_generated_case_equal_brute_force_over_every_pair() -> None:
     assert sum(1 for ev in expected.values() if ev.get("pdq", 0) > limits.pdq_certain) >= 20
     spread = [(names[parent[k - n + copies]], names[k]) for k in range(n - 40, n)]   # each with its original
     assert not any("pdq" in expected.get(pair, {}) for pair in spread)
+
+
+def test_striped_pictures_whose_dhash_rows_repeat_do_not_link_by_dhash(tmp_path: Path) -> None:
+    """Vertical bands and the same bands shaded top to bottom: two pictures (pHash 29, PDQ 122 bits apart) whose
+    dHash rows all repeat one pattern, 1 bit apart; the stripe gate keeps them apart, and a resized copy of an
+    ordinary photo still links by dHash."""
+    from tests.conftest import make_photo
+
+    bands = np.tile(np.repeat(np.random.default_rng(3).integers(30, 225, 40), 10).astype(float), (300, 1))
+    shade = 0.35 + 0.65 * np.abs(np.sin(7 * np.linspace(0, 1, 300)))[:, None]
+    hashes = []
+    for k, grey in enumerate((bands, bands * shade)):
+        Image.fromarray(np.stack([grey] * 3, -1).clip(0, 255).astype(np.uint8)).save(tmp_path / f"s{k}.png")
+        hashes.append(hash_file(tmp_path / f"s{k}.png"))
+    dhash = next(e for e in compare(*hashes).evidence if e.algorithm == "dhash")
+    assert dhash.distance <= 3 and not dhash.linked and not compare(*hashes).linked
+    assert HashSet({"a": hashes[0]}).similar(hashes[1]) == [] and HashSet({"a": hashes[0], "b": hashes[1]}).links() == []
+    make_photo(tmp_path / "p.jpg", seed=5, size=(400, 300))
+    Image.open(tmp_path / "p.jpg").resize((200, 150)).save(tmp_path / "half.jpg", quality=90)
+    half = compare(hash_file(tmp_path / "p.jpg"), hash_file(tmp_path / "half.jpg"))
+    assert next(e for e in half.evidence if e.algorithm == "dhash").linked
