@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from osint.media.features import FEATURE_VERSION, Features, WordIndex, extract_features
+from osint.media.features import FEATURE_VERSION, Features, WordIndex, extract_features, npz_arrays, npz_bytes
 
 GREY_QUALITY = 90       # JPEG quality of the stored grey picture (the pixel check's input)
 RATIO = 0.8             # Lowe ratio test
@@ -60,22 +60,14 @@ class LocalFeatures:
         return np.ascontiguousarray(grey[:, ::-1]) if self.mirrored else grey
 
     def to_bytes(self) -> bytes:
-        import io
-
-        buf = io.BytesIO()
-        np.savez_compressed(buf, k=self.features.keypoints, d=self.features.descriptors, g=np.frombuffer(self.jpeg, np.uint8),
-                            s=np.array(self.size), f=np.array(self.full), v=np.array(LOCAL_VERSION))
-        return buf.getvalue()
+        return npz_bytes(LOCAL_VERSION, True, k=self.features.keypoints, d=self.features.descriptors,
+                         g=np.frombuffer(self.jpeg, np.uint8), s=np.array(self.size), f=np.array(self.full))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LocalFeatures:
-        import io
-
-        with np.load(io.BytesIO(data)) as z:
-            if str(z["v"]) != LOCAL_VERSION:
-                raise ValueError(f"local features of version {z['v']} (expected {LOCAL_VERSION})")
-            return cls(Features(z["k"], z["d"]), z["g"].tobytes(), (int(z["s"][0]), int(z["s"][1])),
-                       (int(z["f"][0]), int(z["f"][1])))
+        z = npz_arrays(data, LOCAL_VERSION, "local features")
+        return cls(Features(z["k"], z["d"]), z["g"].tobytes(), (int(z["s"][0]), int(z["s"][1])),
+                   (int(z["f"][0]), int(z["f"][1])))
 
     def mirror(self) -> LocalFeatures:
         """The same features as the mirror image's (left-right): positions flipped, SIFT bins permuted."""

@@ -11,7 +11,6 @@ The link is verified again on that frame and says its time and index.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,7 +21,7 @@ from osint.errors import CorruptMedia
 from osint.hashing.hashes import KEYFRAME_EVERY_S
 from osint.hashing.local import (LOCAL_VERSION, SHORTLIST, LocalFeatures, LocalLink, LocalSet, _aligned, _fit,
                                  _shrunk, local_features, match_pair)
-from osint.media.features import Features
+from osint.media.features import Features, npz_arrays, npz_bytes
 
 VIDEO_STAGE = "local-video"
 VIDEO_VERSION = f"{LOCAL_VERSION},keyframes-every{KEYFRAME_EVERY_S:g}s/1"
@@ -41,30 +40,25 @@ class VideoLocal:
     index: tuple[int, ...]
 
     def to_bytes(self) -> bytes:
-        buf = io.BytesIO()
         fs = self.frames
-        np.savez_compressed(
-            buf, n=np.array([len(f.features.keypoints) for f in fs], np.int64),
+        return npz_bytes(
+            VIDEO_VERSION, True, n=np.array([len(f.features.keypoints) for f in fs], np.int64),
             k=np.concatenate([f.features.keypoints for f in fs]) if fs else np.zeros((0, 2), np.float32),
             d=np.concatenate([f.features.descriptors for f in fs]) if fs else np.zeros((0, 128), np.uint8),
             gn=np.array([len(f.jpeg) for f in fs], np.int64),
             g=np.frombuffer(b"".join(f.jpeg for f in fs), np.uint8),
             s=np.array([f.size for f in fs], np.int64).reshape(-1, 2),
             f=np.array([f.full for f in fs], np.int64).reshape(-1, 2),
-            t=np.array(self.t, np.float64), i=np.array(self.index, np.int64), v=np.array(VIDEO_VERSION))
-        return buf.getvalue()
+            t=np.array(self.t, np.float64), i=np.array(self.index, np.int64))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VideoLocal:
-        with np.load(io.BytesIO(data)) as z:
-            if str(z["v"]) != VIDEO_VERSION:
-                raise ValueError(f"video local features of version {z['v']} (expected {VIDEO_VERSION})")
-            ends, jends = np.cumsum(z["n"]), np.cumsum(z["gn"])
-            k, d, g = np.split(z["k"], ends[:-1]), np.split(z["d"], ends[:-1]), np.split(z["g"], jends[:-1])
-            frames = tuple(LocalFeatures(Features(k[n], d[n]), g[n].tobytes(), (int(s[0]), int(s[1])),
-                                         (int(f[0]), int(f[1])))
-                           for n, (s, f) in enumerate(zip(z["s"], z["f"])))
-            return cls(frames, tuple(float(t) for t in z["t"]), tuple(int(i) for i in z["i"]))
+        z = npz_arrays(data, VIDEO_VERSION, "video local features")
+        ends, jends = np.cumsum(z["n"]), np.cumsum(z["gn"])
+        k, d, g = np.split(z["k"], ends[:-1]), np.split(z["d"], ends[:-1]), np.split(z["g"], jends[:-1])
+        frames = tuple(LocalFeatures(Features(k[n], d[n]), g[n].tobytes(), (int(s[0]), int(s[1])), (int(f[0]), int(f[1])))
+                       for n, (s, f) in enumerate(zip(z["s"], z["f"])))
+        return cls(frames, tuple(float(t) for t in z["t"]), tuple(int(i) for i in z["i"]))
 
 
 def video_local(path: Path | str) -> VideoLocal:

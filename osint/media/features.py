@@ -33,16 +33,27 @@ class Features:
     descriptors: np.ndarray
 
     def to_bytes(self) -> bytes:
-        buf = io.BytesIO()
-        np.savez(buf, k=self.keypoints, d=self.descriptors, v=np.array(FEATURE_VERSION))
-        return buf.getvalue()
+        return npz_bytes(FEATURE_VERSION, k=self.keypoints, d=self.descriptors)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Features:
-        with np.load(io.BytesIO(data)) as z:
-            if str(z["v"]) != FEATURE_VERSION:
-                raise ValueError(f"features of version {z['v']} (expected {FEATURE_VERSION})")
-            return cls(z["k"], z["d"])
+        z = npz_arrays(data, FEATURE_VERSION, "features")
+        return cls(z["k"], z["d"])
+
+
+def npz_bytes(version: str, compress: bool = False, **arrays: Any) -> bytes:
+    """Arrays and the format version that wrote them as one .npz blob: how features are kept in a case."""
+    buf = io.BytesIO()
+    (np.savez_compressed if compress else np.savez)(buf, v=np.array(version), **arrays)
+    return buf.getvalue()
+
+
+def npz_arrays(data: bytes, version: str, what: str) -> dict[str, np.ndarray]:
+    """The arrays of an `npz_bytes` blob; ValueError naming `what` when another format version wrote it."""
+    with np.load(io.BytesIO(data)) as z:
+        if str(z["v"]) != version:
+            raise ValueError(f"{what} of version {z['v']} (expected {version})")
+        return {name: z[name] for name in z.files}
 
 
 def extract_features(image: np.ndarray | Path | str) -> Features:
