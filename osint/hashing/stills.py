@@ -25,6 +25,7 @@ from osint.media.features import Features, npz_arrays, npz_bytes
 
 VIDEO_STAGE = "local-video"
 VIDEO_VERSION = f"{LOCAL_VERSION},keyframes-every{KEYFRAME_EVERY_S:g}s/1"
+KEYFRAME_SHORTLIST = 2 * SHORTLIST   # keyframes fitted per still: one clip's keyframes are alike and crowd a list
 TRIES = 3       # keyframes of one video refined per still at most, most inliers first (a dark keyframe's
                 # neighbour may fit better than the still's own neighbours)
 REFITS = 3      # rounds of scoring the frames around the best fit and re-fitting on the best-scored one
@@ -78,7 +79,7 @@ def video_local_file(path: Path) -> bytes | None:
 
 
 def video_links(stills: Mapping[str, LocalFeatures], videos: Mapping[str, VideoLocal], path_of: Callable[[str], Path],
-                shortlist: int = SHORTLIST, progress: Callable[[int], None] | None = None) -> list[LocalLink]:
+                shortlist: int = KEYFRAME_SHORTLIST, progress: Callable[[int], None] | None = None) -> list[LocalLink]:
     """Each still's link to every video it shows a frame of (a = the video, b = the still), at that frame.
 
     A keyframe is only a candidate (RANSAC fit alone: what moved in the half second between it and the still
