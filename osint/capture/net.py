@@ -2,10 +2,13 @@
 
 Every request (the page, its media, and whatever the browser asks for) passes through `Fetcher.fetch`:
 the URL must be http(s) and, unless private addresses are allowed, must not name or resolve to a
-loopback, private, link-local or reserved address (checked again at every redirect). A response is
-streamed to a file and cut off past the size limit or the overall time limit, so a 5 GB body or a page
-that never finishes costs at most the limit. Request and response are written to the capture's WARC
-exactly as exchanged (the body de-chunked, never decoded).
+loopback, private, link-local or reserved address (checked again at every redirect). Without a proxy the
+name is resolved once, every address is checked, and the socket connects to one of those checked addresses
+(the host name stays for the Host header, TLS SNI and the certificate check), so a DNS answer that changes
+after the check (rebinding) is never connected to. A response is streamed to a file and cut off past the
+size limit or the overall time limit, so a 5 GB body or a page that never finishes costs at most the limit.
+Request and response are written to the capture's WARC exactly as exchanged (the body de-chunked, never
+decoded).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from osint.errors import OsintError
 
 CHUNK = 1 << 16
 HEAD = 64
+Address = tuple[socket.AddressFamily, tuple[Any, ...]]   # (family, socket address), as getaddrinfo gives them
 
 
 class CaptureError(OsintError):
@@ -118,8 +122,21 @@ def check_url(url: str, *, allow_private: bool = False, proxied: bool = False) -
 
     Without a proxy the host name is resolved here and every address it resolves to is checked; through a
     proxy the proxy resolves names (no DNS leaves this machine), so only literal addresses and local names
-    are checked.
+    are checked. With `allow_private` nothing is resolved (there is nothing to refuse).
     """
+    _checked(url, allow_private=allow_private, resolve=not (proxied or allow_private))
+    return url
+
+
+def resolve_checked(url: str, *, allow_private: bool = False) -> tuple[Address, ...]:
+    """The addresses a direct connection to `url` may use: its host resolved once, every answer checked as
+    `check_url` checks it (RefusedURL if any is refused). The Fetcher connects only to these."""
+    return _checked(url, allow_private=allow_private, resolve=True)
+
+
+def _checked(url: str, *, allow_private: bool, resolve: bool) -> tuple[Address, ...]:
+    """Check `url` and return its literal address or (with `resolve`) every address its name resolves to;
+    () for a name left unresolved. Raises RefusedURL or, for a name that does not resolve, CaptureError."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
         what = "file:// reads this machine's files" if parts.scheme.lower() == "file" else \
@@ -128,30 +145,43 @@ def check_url(url: str, *, allow_private: bool = False, proxied: bool = False) -
     host = parts.hostname
     if not host:
         raise RefusedURL("refused: the URL has no host")
-    if allow_private:
-        return url
     try:
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     except ValueError:
         raise RefusedURL("refused: the URL's port is not a number from 0 to 65535") from None
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        if host.lower() == "localhost" or host.lower().endswith((".localhost", ".local", ".internal")):
-            raise RefusedURL(f"refused: {host} is a local name (pass --allow-private to capture it)") from None
-        if proxied:
-            return url
+    literal = _literal(host)
+    if literal is not None:
+        addresses: list[Address] = [(socket.AF_INET, (host, port)) if literal.version == 4 else
+                                    (socket.AF_INET6, (host, port, 0, 0))]
+    else:
+        if not allow_private and (host.lower() == "localhost" or
+                                  host.lower().endswith((".localhost", ".local", ".internal"))):
+            raise RefusedURL(f"refused: {host} is a local name (pass --allow-private to capture it)")
+        if not resolve:
+            return ()
         try:
             infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
         except OSError as exc:
             raise CaptureError(f"cannot resolve {host}: {exc.strerror or exc}") from None
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-    for ip in addresses:
-        real = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip
-        if not real.is_global:
-            raise RefusedURL(f"refused: {host} is {'' if str(real) == host else 'at '}{real}, a private, loopback "
-                             "or reserved address (pass --allow-private to capture it)")
-    return url
+        addresses = [(info[0], info[4]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
+        if not addresses:
+            raise CaptureError(f"cannot resolve {host}: no IPv4 or IPv6 address")
+    if not allow_private:
+        for _, sockaddr in addresses:
+            ip = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+            real = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip
+            if not real.is_global:
+                raise RefusedURL(f"refused: {host} is {'' if str(real) == host else 'at '}{real}, a private, "
+                                 "loopback or reserved address (pass --allow-private to capture it)")
+    return tuple(dict.fromkeys(addresses))
+
+
+def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`host` as an IP address when it is one (no DNS), else None."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 class Fetcher:
@@ -160,15 +190,21 @@ class Fetcher:
     def __init__(self, options: NetOptions, workdir: Path, on_connect: Callable[[str], None] | None = None):
         import requests
 
+        from osint.capture.pin import PinnedAdapter
+
         self.options = options
         self.workdir = workdir
         self.log: list[Fetched] = []           # every exchange, redirects and failures with a status included
         self.on_connect = on_connect
         self.session = requests.Session()
         self.session.trust_env = False          # only --proxy decides where traffic goes
+        self.adapter = PinnedAdapter()          # without a proxy: connect only to checked addresses
         if options.proxy:
             proxy = options.proxy.replace("socks5://", "socks5h://", 1)   # names resolved by the proxy
             self.session.proxies = {"http": proxy, "https": proxy}
+        else:
+            self.session.mount("http://", self.adapter)
+            self.session.mount("https://", self.adapter)
         self.hosts: set[str] = set()
         self._last: dict[str, float] = {}
         self.requests = 0
@@ -216,21 +252,28 @@ class Fetcher:
         import requests
 
         opts = self.options
-        check_url(url, allow_private=opts.allow_private, proxied=bool(opts.proxy))
+        check_url(url, allow_private=opts.allow_private, proxied=True)    # the scheme, literal addresses, local names
+        req_headers = {"User-Agent": opts.user_agent, "Accept": "*/*", "Accept-Encoding": "identity",
+                       "Accept-Language": "uk,ru;q=0.8,en;q=0.6", **extra}
+        try:
+            request = self.session.prepare_request(requests.Request("GET", url, headers=req_headers))
+        except requests.exceptions.RequestException as exc:
+            raise CaptureError(f"cannot connect: {_reason(exc)}") from None
+        # without a proxy: the host (as requests sends it) resolved once, every address checked, and pinned
+        addresses = () if opts.proxy else resolve_checked(str(request.url), allow_private=opts.allow_private)
         host = urlsplit(url).netloc.lower()
         if host not in self.hosts:
             self.hosts.add(host)
             if self.on_connect:
                 self.on_connect(host)
         self._wait_turn(host)
-        req_headers = {"User-Agent": opts.user_agent, "Accept": "*/*", "Accept-Encoding": "identity",
-                       "Accept-Language": "uk,ru;q=0.8,en;q=0.6", **extra}
         started, when = time.monotonic(), now_iso()
         body = self.workdir / f"{uuid.uuid4().hex}.body"
         self.requests += 1
         try:
-            resp = self.session.get(url, headers=req_headers, stream=True, allow_redirects=False,
-                                    timeout=(opts.connect_timeout, opts.read_timeout))
+            with self.adapter.pinned(str(request.url), addresses):
+                resp = self.session.send(request, stream=True, allow_redirects=False,
+                                         timeout=(opts.connect_timeout, opts.read_timeout))
         except requests.exceptions.Timeout:
             raise CaptureError(f"timed out connecting or waiting for the first byte "
                                f"({opts.connect_timeout:g} s / {opts.read_timeout:g} s)") from None
