@@ -12,13 +12,16 @@ parallax and motion leave their tiles agreeing at 0.64-0.88; a repost agrees at 
 watermark spoils only the tiles it covers. A mirrored copy is matched with its keypoints and descriptors
 mirrored (a fixed permutation of the SIFT bins), so no second extraction is needed. Every link says why:
 inliers, their residual, agreement, scale, rotation, mirror, and which part of each picture the other shows.
+Verification is deterministic, so its outcome for a pair (link or none) can be kept (`Decided`; in a case by
+osint.hashing.stage, under PAIR_VERSION: the features' version and every threshold) and never computed again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,6 +39,10 @@ MIN_TILES = 4           # fewer textured tiles in the overlap than this: no link
 MIN_OVERLAP = 0.1       # the overlap must cover at least this share of the smaller picture
 SHORTLIST = 10          # candidates checked per picture (and as many for its mirror image)
 LOCAL_VERSION = f"{FEATURE_VERSION}+grey-q{GREY_QUALITY}/2"
+FIT_RULE = f"ratio{RATIO},ransac{RANSAC_PX:g}px,inliers{MIN_INLIERS}"     # what decides a fit (`_fit`)
+PAIR_RULE = f"{FIT_RULE},agreement{MIN_AGREEMENT:g},tiles{TILES}/{MIN_TILES},overlap{MIN_OVERLAP:g}"  # ... a link
+PAIR_STAGE = "local-links"              # the case's kept outcomes of photo pairs (osint.hashing.stage)
+PAIR_VERSION = f"{LOCAL_VERSION};{PAIR_RULE}/1"
 _MIRROR = np.arange(128).reshape(4, 4, 8)[::-1][:, :, (8 - np.arange(8)) % 8].ravel()  # RootSIFT bins, mirrored
 
 
@@ -149,6 +156,16 @@ class LocalLink:
     @property
     def method(self) -> str:
         return "local features (RootSIFT + RANSAC similarity + tiled pixel check)"
+
+    def to_plain(self) -> dict[str, Any]:
+        """Every field as JSON (what the case keeps of a verified pair)."""
+        return asdict(self)
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, Any]) -> LocalLink:
+        """The link `to_plain` gave (equal to it: JSON keeps the floats exactly)."""
+        box_a, box_b = (tuple(float(v) for v in data[k]) for k in ("box_a", "box_b"))
+        return cls(**{**data, "box_a": box_a, "box_b": box_b})  # type: ignore[arg-type]
 
     def describe(self) -> str:
         """One line: why these two are linked."""
@@ -290,6 +307,31 @@ class RepostIndex(WordIndex):
         return np.sqrt(counts)
 
 
+class Decided(Protocol):
+    """Outcomes of pairs verified before, by `pair_key` (a dict; in a case, osint.hashing.stage keeps them):
+    verification is deterministic, so a pair decided once is not verified again."""
+
+    def __contains__(self, key: object) -> bool: ...
+
+    def __getitem__(self, key: str) -> Any: ...
+
+    def __setitem__(self, key: str, value: Any) -> None: ...
+
+
+def pair_key(a: str, b: str, mirrored: bool) -> str:
+    """The key of one verification: picture a against b (or b's mirror image), in that order."""
+    return f"{a} {b}{' mirror' if mirrored else ''}"
+
+
+def decided(known: Decided | None, key: str, verify: Callable[..., Any], *args: Any) -> Any:
+    """The outcome kept under `key` in `known`, else `verify(*args)`'s (JSON), kept there."""
+    if known is None:
+        return verify(*args)
+    if key not in known:
+        known[key] = verify(*args)
+    return known[key]
+
+
 class LocalSet:
     """Many pictures' local features with a visual-word index: `similar` for one picture, `links` for all."""
 
@@ -324,16 +366,23 @@ class LocalSet:
         b = self.features[j].mirror() if mirrored else self.features[j]
         return match_pair(self.features[i], b, self.keys[i], self.keys[j])
 
-    def links(self, shortlist: int = SHORTLIST, progress: Callable[[int], None] | None = None) -> list[LocalLink]:
-        """Every verified link between two pictures of the set (plain or mirrored): each candidate pair once."""
+    def _plain(self, pair: tuple[int, int, bool]) -> dict[str, Any] | None:
+        link = self.check(pair)
+        return None if link is None else link.to_plain()
+
+    def links(self, shortlist: int = SHORTLIST, progress: Callable[[int], None] | None = None,
+              known: Decided | None = None) -> list[LocalLink]:
+        """Every verified link between two pictures of the set (plain or mirrored): each candidate pair once, a
+        pair `known` holds (by the pictures' keys: content hashes) not verified again, a new one kept there."""
         out, done = [], 0
         for pair in self.candidates(shortlist):
             if progress and pair[0] > done:
                 progress(pair[0] - done)
                 done = pair[0]
-            link = self.check(pair)
-            if link is not None:
-                out.append(link)
+            i, j, mirrored = pair
+            plain = decided(known, pair_key(self.keys[i], self.keys[j], mirrored), self._plain, pair)
+            if plain is not None:
+                out.append(LocalLink.from_plain(plain))
         if progress:
             progress(len(self.keys) - done)
         return out

@@ -1,15 +1,20 @@
-"""The hash stage in a case: compute once per original (cached by SHA-256 and VERSION), load for search."""
+"""The hash stages in a case: compute once per original (cached by SHA-256 and VERSION), load for search; the
+repost grouping, each pair's verification kept by both SHA-256s and its version."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from osint.case import Case, Item
 from osint.hashing.hashes import STAGE, VERSION, MediaHashes, hash_file
-from osint.hashing.local import LOCAL_STAGE, LOCAL_VERSION, LocalFeatures, LocalLink, LocalSet, local_file
+from osint.hashing.local import (LOCAL_STAGE, LOCAL_VERSION, PAIR_STAGE, PAIR_VERSION, LocalFeatures, LocalLink,
+                                 LocalSet, local_file)
 from osint.hashing.match import Group, HashSet, Thresholds
-from osint.hashing.stills import VIDEO_STAGE, VIDEO_VERSION, VideoLocal, video_links, video_local_file
+from osint.hashing.stills import (FIT_STAGE, FIT_VERSION, FRAME_STAGE, FRAME_VERSION, VIDEO_STAGE, VIDEO_VERSION,
+                                  VideoLocal, video_links, video_local_file)
 from osint.hashing.vpdq import VPDQ_STAGE, VPDQ_VERSION, VpdqFrame, from_text, vpdq_file, vpdq_links
 from osint.pipeline import Compute, Executor, StageRun, run_stage
 
@@ -86,12 +91,68 @@ def stored_vpdq(case: Case) -> dict[str, tuple[VpdqFrame, ...]]:
             if r.error is None and r.data and r.data["vpdq"]}
 
 
+KEPT_BATCH = 500     # pair outcomes written per transaction (and custody entry)
+
+
+class KeptOutcomes:
+    """Outcomes of pair verifications (osint.hashing.local.Decided) kept in the case as results of one stage and
+    version, the pair's key (both content hashes) in place of an item's: read once, new ones written in batches,
+    each one transaction with its custody entry (a killed run keeps whole batches and nothing half written; a
+    version bump leaves the old ones unread). Only the pairs a run's shortlists name are looked up: an outcome kept
+    for an item no longer in the case, or for a pair no shortlist names, makes no link."""
+
+    def __init__(self, case: Case, stage: str, version: str, batch: int = KEPT_BATCH):
+        self.case, self.stage, self.version, self.batch = case, stage, version, batch
+        self.known = {r.sha256: r.data["outcome"] for r in case.results(stage, version) if r.error is None}
+        self.new: list[tuple[str, Any, str | None]] = []
+        self.writable = True
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.known
+
+    def __getitem__(self, key: str) -> Any:
+        return self.known[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.known[key] = value
+        self.new.append((key, {"outcome": value}, None))
+        if len(self.new) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the outcomes decided since the last flush (not in a read-only copy of a case: kept in memory)."""
+        new, self.new = self.new, []
+        if new and self.writable:
+            try:
+                self.case.put_results(self.stage, self.version, new)
+            except sqlite3.OperationalError as exc:
+                if "readonly" not in str(exc):
+                    raise
+                self.writable = False
+
+
+@contextmanager
+def kept_outcomes(case: Case, *stages: tuple[str, str]) -> Iterator[list[KeptOutcomes]]:
+    """The kept outcomes of each (stage, version), written out at the end (also where the run failed: what was
+    decided before the failure is right)."""
+    with ExitStack() as stack:
+        kept = [KeptOutcomes(case, stage, version, KEPT_BATCH) for stage, version in stages]
+        for k in kept:
+            stack.callback(k.flush)
+        yield kept
+
+
 def local_links(case: Case, progress: Callable[[int], None] | None = None) -> list[LocalLink]:
     """Every crop-robust link of the case from its stored local features: photo to photo, and photo to the video
-    frame it shows (at that frame's time). `progress(n)` is told of photos done in each of the two passes."""
+    frame it shows (at that frame's time). `progress(n)` is told of photos done in each of the two passes. Each
+    pair's verification is kept in the case (stages PAIR_STAGE, FIT_STAGE, FRAME_STAGE), so a second run only
+    builds the index and the shortlists and verifies only the pairs new to it."""
     stills = {sha: f for sha, f in stored_local(case).items() if len(f.features.descriptors)}
-    links = LocalSet(stills).links(progress=progress) if len(stills) >= 2 else []
-    return links + video_links(stills, stored_video_local(case), case.object_path, progress=progress)
+    with kept_outcomes(case, (PAIR_STAGE, PAIR_VERSION), (FIT_STAGE, FIT_VERSION),
+                       (FRAME_STAGE, FRAME_VERSION)) as (pairs, fits, frames):
+        links = LocalSet(stills).links(progress=progress, known=pairs) if len(stills) >= 2 else []
+        return links + video_links(stills, stored_video_local(case), case.object_path, progress=progress,
+                                   fits=fits, frames=frames)
 
 
 def repost_groups(case: Case, thresholds: Thresholds = Thresholds(), *, local: bool = True,

@@ -19,8 +19,8 @@ import numpy as np
 
 from osint.errors import CorruptMedia
 from osint.hashing.hashes import KEYFRAME_EVERY_S
-from osint.hashing.local import (LOCAL_VERSION, SHORTLIST, LocalFeatures, LocalLink, LocalSet, _aligned, _fit,
-                                 _shrunk, local_features, match_pair)
+from osint.hashing.local import (FIT_RULE, LOCAL_VERSION, PAIR_RULE, SHORTLIST, Decided, LocalFeatures, LocalLink,
+                                 LocalSet, _aligned, _fit, _shrunk, decided, local_features, match_pair, pair_key)
 from osint.media.features import Features, npz_arrays, npz_bytes
 
 VIDEO_STAGE = "local-video"
@@ -30,6 +30,10 @@ TRIES = 3       # keyframes of one video refined per still at most, most inliers
                 # neighbour may fit better than the still's own neighbours)
 REFITS = 3      # rounds of scoring the frames around the best fit and re-fitting on the best-scored one
 STEP = 5        # every STEP-th frame between two keyframes is fitted, then the frames around the best one scored
+FIT_STAGE = "local-keyframe-fits"   # the case's kept fits of a still to a keyframe (osint.hashing.stage) ...
+FIT_VERSION = f"{VIDEO_VERSION};{FIT_RULE}/1"
+FRAME_STAGE = "local-frames"        # ... and links of a still to the frame it shows, found from a keyframe
+FRAME_VERSION = f"{VIDEO_VERSION};{PAIR_RULE};step{STEP},refits{REFITS}/1"
 
 
 @dataclass(frozen=True)
@@ -79,11 +83,14 @@ def video_local_file(path: Path) -> bytes | None:
 
 
 def video_links(stills: Mapping[str, LocalFeatures], videos: Mapping[str, VideoLocal], path_of: Callable[[str], Path],
-                shortlist: int = KEYFRAME_SHORTLIST, progress: Callable[[int], None] | None = None) -> list[LocalLink]:
+                shortlist: int = KEYFRAME_SHORTLIST, progress: Callable[[int], None] | None = None,
+                fits: Decided | None = None, frames: Decided | None = None) -> list[LocalLink]:
     """Each still's link to every video it shows a frame of (a = the video, b = the still), at that frame.
 
     A keyframe is only a candidate (RANSAC fit alone: what moved in the half second between it and the still
-    spoils the pixel check); the link is verified in full on the frame it is refined to."""
+    spoils the pixel check); the link is verified in full on the frame it is refined to. A keyframe's fit that
+    `fits` holds and a refinement `frames` holds (by the keys of videos and stills: content hashes) are not
+    computed again; new ones are kept there."""
     keyframes = {f"{sha}@{k}": f for sha, v in videos.items() for k, f in enumerate(v.frames)
                  if len(f.features.descriptors)}
     if not keyframes or not stills:
@@ -95,20 +102,33 @@ def video_links(stills: Mapping[str, LocalFeatures], videos: Mapping[str, VideoL
         fitted: dict[str, list[tuple[int, int, bool]]] = {}     # video: [(inliers, keyframe, mirrored)]
         for mirrored, q in ((False, still), (True, still.mirror())):
             for i, _ in found.index.shortlist(q.features, shortlist):
-                fit = _fit(found.features[i], q)
-                if fit is not None:
+                inliers = decided(fits, pair_key(found.keys[i], name, mirrored), _inliers, found.features[i], q)
+                if inliers:
                     sha, key = found.keys[i].rsplit("@", 1)
-                    fitted.setdefault(sha, []).append((int(fit[3].sum()), int(key), mirrored))
+                    fitted.setdefault(sha, []).append((inliers, int(key), mirrored))
         for sha, keys in fitted.items():
             for _, k, mirrored in sorted(keys, reverse=True)[:TRIES]:
-                link = at_frame(still.mirror() if mirrored else still, videos[sha], k, path_of(sha), sha, name,
-                                seen.setdefault(sha, {}))
-                if link is not None:
-                    out.append(link)
+                key = pair_key(f"{sha}@{k}", name, mirrored)
+                if frames is not None and key in frames:
+                    plain = frames[key]
+                else:
+                    link, final = _refined(still.mirror() if mirrored else still, videos[sha], k, path_of(sha), sha,
+                                           name, seen.setdefault(sha, {}))
+                    plain = None if link is None else link.to_plain()
+                    if frames is not None and final:
+                        frames[key] = plain
+                if plain is not None:
+                    out.append(LocalLink.from_plain(plain))
                     break
         if progress:
             progress(1)
     return out
+
+
+def _inliers(keyframe: LocalFeatures, still: LocalFeatures) -> int:
+    """How many matches the still's fit to a keyframe explains (0: no fit)."""
+    fit = _fit(keyframe, still)
+    return 0 if fit is None else int(fit[3].sum())
 
 
 def at_frame(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: str, name: str,
@@ -121,6 +141,13 @@ def at_frame(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: s
     of a second away a few dozen); the frames around the best fit are then scored by the correlation of all
     their pixels with the still aligned by that fit (re-fitted on the best-scored frame until it stays); of that
     frame and its two neighbours the one with the most inliers is verified in full."""
+    return _refined(still, video, k, path, sha, name, seen)[0]
+
+
+def _refined(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: str, name: str,
+             seen: dict[int, LocalFeatures] | None) -> tuple[LocalLink | None, bool]:
+    """`at_frame`'s link, and whether it is final: not where the video could not be decoded (a file that went
+    away or a disk error, not a verdict on its content), which a later run tries again."""
     import cv2
 
     from osint.media.video import frames_between
@@ -132,7 +159,7 @@ def at_frame(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: s
     try:
         frames = [(f.t, f.index, _shrunk(f.image)) for f in frames_between(path, video.t[max(k - 1, 0)], t1)]
     except (CorruptMedia, OSError):
-        return at_key
+        return at_key, False
     feats = {} if seen is None else seen
 
     def features(j: int) -> LocalFeatures:
@@ -144,7 +171,7 @@ def at_frame(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: s
     fits = {j: _fit(features(j), still) for j in range(0, len(frames), STEP)}
     scored = [(int(f[3].sum()), j, f[0]) for j, f in fits.items() if f is not None]
     if not scored:
-        return at_key
+        return at_key, True
     _, j, m = max(scored, key=lambda s: s[:2])
     grey, best = still.grey, j
     near = range(max(0, j - STEP + 1), min(len(frames), j + STEP))
@@ -157,17 +184,13 @@ def at_frame(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: s
             break
         m = refit[0]
     # a fixed point of that loop can sit a frame off; the still's own frame matches the most keypoints
-    def inliers(i: int) -> int:
-        fit = _fit(features(i), still)
-        return 0 if fit is None else int(fit[3].sum())
-
     around = sorted((i for i in (best - 1, best, best + 1) if 0 <= i < len(frames)),
-                    key=lambda i: (inliers(i), i == best), reverse=True)
+                    key=lambda i: (_inliers(features(i), still), i == best), reverse=True)
     for i in dict.fromkeys((*around, j)):
         found = match_pair(features(i), still, sha, name)
         if found is not None:
-            return replace(found, t_a=frames[i][0], frame_a=frames[i][1])
-    return at_key
+            return replace(found, t_a=frames[i][0], frame_a=frames[i][1]), True
+    return at_key, True
 
 
 def _correlation(a: np.ndarray, b: np.ndarray, m: np.ndarray) -> float:
