@@ -8,6 +8,8 @@
     python bench/children_eval.py --marks both    # SFace of both alignments averaged (measured; never writes)
     python bench/children_eval.py --age-aware     # adds age-aware rows: the score read as a likelihood ratio
                                                   # given the reference's age and the years between (measured)
+    python bench/children_eval.py --wccn 0.3      # every encoding whitened within class (WCCN) as learned on
+                                                  # adults of ../shared/data/faces, shrunk 0.3 (measured; never writes)
 
 Every photo goes through the package's own pipeline (YuNet, then dlib ResNet and SFace on the most central
 face, as bench/face_eval.py). Genuine pairs: two photos of one child, both under 18, taken 1 to 5 years apart.
@@ -29,6 +31,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -117,6 +120,47 @@ def adult_cohort(workers: int, flip: bool = False, marks: str = "yunet") -> Enc 
     files = files[::max(1, len(files) // 400)][:400]
     z = encodings(files, FACES, "lfw400", workers, flip, marks)
     return {m: z[m][z["ok"]] for m in ("dlib", "sface")}
+
+
+def within_class(x: np.ndarray, ids: np.ndarray, shrink: float) -> tuple[np.ndarray, np.ndarray]:
+    """Within-class covariance normalisation (WCCN) learned on labelled encodings: the mean of their unit-length
+    forms and the inverse square root of the pooled within-identity covariance, shrunk towards a scaled identity
+    by `shrink` (0..1; 1 leaves only the centring), so identities' own spread weighs the same in every direction."""
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    names = np.unique(ids)
+    scatter = np.zeros((x.shape[1], x.shape[1]))
+    for p in names:
+        r = x[ids == p] - x[ids == p].mean(0)
+        scatter += r.T @ r
+    scatter /= len(x) - len(names)
+    scatter = (1 - shrink) * scatter + shrink * np.trace(scatter) / len(scatter) * np.eye(len(scatter))
+    w, v = np.linalg.eigh(scatter)
+    return x.mean(0), (v / np.sqrt(np.maximum(w, 1e-12))) @ v.T
+
+
+def project(x: np.ndarray, wccn: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Encodings made unit length, centred on the learned mean, whitened within class and made unit length again
+    (so dlib's Euclidean and SFace's cosine distance both read them)."""
+    mean, white = wccn
+    y = (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12) - mean) @ white
+    return (y / np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def adult_wccn(shrink: float, workers: int, held_out: int = 150) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """WCCN per model learned on the adults of ../shared/data/faces with 2+ photos, less the identities of
+    `bench/face_eval.py --limit HELD_OUT` (so that adult check stays held out); encodings cached in CACHE.
+    Measured only: LFW states no licence, and nothing learned here ships."""
+    if not FACES.is_dir():
+        return None
+    from face_eval import bounded, load_labels
+
+    files, ids, _ = load_labels()
+    held, count = set(bounded(files, ids, held_out)[1]), Counter(ids)
+    rows = [(f, p) for f, p in zip(files, ids) if count[p] >= 2 and p not in held]
+    z = encode([f for f, _ in rows], FACES, f"faces-wccn{held_out}", workers)
+    who = np.asarray([p for _, p in rows])[z["ok"]]
+    print(f"WCCN (shrink {shrink}): learned on {len(who)} adult photos of {len(set(who))} identities")
+    return {m: within_class(z[m][z["ok"]].astype(np.float64), who, shrink) for m in ("dlib", "sface")}
 
 
 # ---- scores -----------------------------------------------------------------------------------------
@@ -351,7 +395,11 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
     ap.add_argument("--age-aware", action="store_true", help="add rows where the normalised fused score is read as a "
                     "likelihood ratio given the reference's age and the years between (fit on the tuning half)")
     ap.add_argument("--no-adults", action="store_true", help="skip the LFW adult cohort row")
+    ap.add_argument("--wccn", type=float, metavar="SHRINK", help="whiten every encoding within class as learned on "
+                    "adults (../shared/data/faces), shrunk by SHRINK (0..1): measured only, never writes the table")
     args = ap.parse_args()
+    if args.wccn is not None and (args.flip or args.marks != "yunet"):
+        ap.error("--wccn is learned on the default encodings: not with --flip or --marks")
     if not DATA.is_dir():
         print(f"skipped: {DATA} is not present")
         return
@@ -361,6 +409,9 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
     person = np.asarray([r["person"] for r in rows])[ok]
     age = np.asarray([int(r["age"]) for r in rows])[ok]
     enc = {m: z[m][ok] for m in ("dlib", "sface")}
+    wccn = None if args.wccn is None else adult_wccn(args.wccn, args.workers)
+    if wccn is not None:
+        enc = {m: project(v, wccn[m]) for m, v in enc.items()}
     gen_all, imp_all = pair_masks(person, age)
     kin_all = (person[:, None] == person[None, :]) & (age[:, None] < 18) & (age[None, :] < 18) & \
         np.triu(np.ones(imp_all.shape, bool), 1)          # one child, any gap: what an age-aware fit learns from
@@ -369,6 +420,8 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
           f"{int(gen_all.sum())} genuine pairs (one child under 18, 1-5 years apart), {int(imp_all.sum())} "
           f"impostor pairs (two children under 18)")
     adults = None if args.no_adults else adult_cohort(args.workers, args.flip, args.marks)
+    if adults is not None and wccn is not None:
+        adults = {m: project(v, wccn[m]) for m, v in adults.items()}
     top_k = f"fused+cohort{max(SHIP)}, adaptive top-K"
     methods = [f"{m} raw" for m in MODELS] + [f"fused+cohort{n}" for n in SIZES] + \
         [f"{m}+cohort{max(SHIP)}" for m in ("dlib", "sface")] + [top_k]
@@ -381,6 +434,7 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
     probe_age: list[int] = []
     chosen: list[tuple[int | None, float]] = []
     chosen_s: list[float] = []
+    tune_tar: list[float] = []        # fused+cohort10 on each tuning half's own pairs: what a setting is chosen by
     rng = np.random.default_rng(12)
     t0 = time.time()
     for rep in range(args.repeats):
@@ -403,6 +457,8 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
             chosen.append((k, w))
             _, ws = choose(lambda k, w, fold=fold: tuned(fold, "fused", k, w, max(SHIP)), gu, iu, (None,))
             chosen_s.append(ws)
+            own = tuned(fold, "fused", None, ws, max(SHIP))
+            tune_tar.append(float((own[gu] <= threshold(own[iu & np.isfinite(own)], 0.01)).mean()))
             tune_child = ui[age[ui] < 18]
             cohort_c, cohort_o = take(enc, tune_child), list(person[tune_child])
 
@@ -471,6 +527,8 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
         figures[name] = {k: [round(x, 4) for x in vals] for k, vals in v.items()}
         print(f"{name:40s} {fmt(v['real_fmr_at_stated_1%']):>26s} {fmt(v['tar_at_real_0.01']):>26s} "
               f"{fmt(v['tar_at_real_0.001']):>26s} {fmt(v['rank1']) if 'rank1' in v else '':>30s}")
+    print(f"  tuning halves' own pairs (quarters against each other), fused+cohort{max(SHIP)}: TAR at 1% "
+          f"{np.mean(tune_tar):.1%} (mean of {len(tune_tar)}; a setting such as --wccn is chosen by this, never by the rows above)")
     print(f"  pairs measured: {len(pooled['fused raw'].gen):,} genuine, {len(pooled['fused raw'].imp):,} impostor "
           f"(test halves pooled over splits); rank-1 probes: {len(pooled['fused raw'].rank):,}")
     print(f"\n== several gallery photos per person (fused+cohort{max(SHIP)}): rank-1")
@@ -528,7 +586,7 @@ def main() -> None:  # noqa: C901 - one measurement script, read top to bottom
               f"of {row['n_impostor']:,} pairs")
     raw_best = max(MODELS, key=lambda m: (figures[f"{m} raw"]["tar_at_real_0.001"][0]))
     print(f"\ndefault for children: {raw_best} without a cohort, fused+cohort with 10 or more other persons")
-    if not (args.no_write or args.flip or args.marks != "yunet"):
+    if not (args.no_write or args.flip or args.marks != "yunet" or args.wccn is not None):
         table = {"generated_by": "bench/children_eval.py",
                  "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "data": "../shared/data/children: FG-NET, 41 persons, photos under 18; numbers only",

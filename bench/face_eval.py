@@ -6,6 +6,8 @@
     python bench/face_eval.py --detectors     # also: detector recall/speed on _multi boxes and video frames
     python bench/face_eval.py --flip          # measure with flip augmentation (face + mirror averaged); never writes
     python bench/face_eval.py --marks dlib68  # measure SFace aligned on dlib's 68 landmarks; never writes
+    python bench/face_eval.py --limit 150 --wccn 0.3  # encodings whitened within class (WCCN, shrunk 0.3) as
+                                              # learned on the other identities (children_eval.py --wccn); never writes
 
 Every labelled image is run through the package's own pipeline (default detector, then dlib ResNet and
 SFace on the most central face). Genuine pairs: every pair of images of one identity, except copies of one
@@ -349,6 +351,8 @@ def main() -> None:
                     "(dlib68: measured only, never writes the table)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N identities with 2+ images (a bounded run; "
                     "never writes the table)")
+    ap.add_argument("--wccn", type=float, metavar="SHRINK", help="with --limit: whiten encodings within class as learned "
+                    "on the identities left out (bench/children_eval.py --wccn), shrunk by SHRINK; never writes")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is not present")
@@ -360,6 +364,14 @@ def main() -> None:
         files, ids = bounded(files, ids, args.limit)
         print(f"bounded run: the first {args.limit} identities with 2+ images ({len(files)} images)")
     enc = encode_all(files, args.detector, args.workers, args.flip, args.marks)
+    if args.wccn is not None:
+        if not args.limit or args.flip or args.marks != "yunet":
+            ap.error("--wccn needs --limit (the identities measured are held out of what it learns from) and the "
+                     "default encodings (no --flip or --marks)")
+        from children_eval import adult_wccn, project
+
+        learned = adult_wccn(args.wccn, args.workers, args.limit)
+        enc = dict(enc) | {m: project(enc[m], learned[m]) for m in ("dlib", "sface")} if learned else enc
     ok = enc["ok"]
     print(f"images: {len(files)} labelled, {int(ok.sum())} with an encodable face, {int((~ok).sum())} without "
           f"(failure to enrol: {np.mean(~ok):.2%}); several faces in {int((enc['nfaces'] > 1).sum())} "
@@ -394,7 +406,7 @@ def main() -> None:
                     args.workers)
     if args.detectors:
         detectors()
-    if not (args.no_write or args.flip or args.limit or args.marks != "yunet"):
+    if not (args.no_write or args.flip or args.limit or args.marks != "yunet" or args.wccn is not None):
         table = {"generated_by": "bench/face_eval.py", "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "data": "../shared/data/faces: LFW press photos (pairsDevTrain people) + deepface, face_recognition, "
                          "openface examples; adults, no age gap",

@@ -34,3 +34,26 @@ def test_age_aware_reading_is_monotone_and_follows_the_reference_age() -> None:
         assert np.all(np.diff(read) >= -1e-9)
     toddler, teen = (model.score(np.asarray([-2.5]), np.asarray([a]), np.asarray([3.0]))[0] for a in (1.0, 12.0))
     assert toddler < teen
+
+
+def test_wccn_evens_out_the_spread_within_identities() -> None:
+    from children_eval import project, within_class
+
+    rng = np.random.default_rng(1)
+    # 60 identities on the unit sphere, each photo spread 20 times more along one axis than along the others
+    centres = rng.normal(0, 1, (60, 8))
+    spread = np.full(8, 0.01)
+    spread[0] = 0.2
+    ids = np.repeat(np.arange(60), 10)
+    x = centres[ids] + rng.normal(0, 1, (600, 8)) * spread
+    mean, white = within_class(x, ids, 0.0)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    y = (unit - mean) @ white
+    within = np.concatenate([y[ids == p] - y[ids == p].mean(0) for p in range(60)])
+    cov = within.T @ within / (len(y) - 60)
+    assert np.allclose(cov, np.eye(8), atol=1e-6)
+    out = project(x, (mean, white))
+    assert out.dtype == np.float32 and np.allclose(np.linalg.norm(out, axis=1), 1, atol=1e-5)
+    # full shrinkage leaves only the centring: whitening is then a multiple of the identity
+    _, none = within_class(x, ids, 1.0)
+    assert np.allclose(none, none[0, 0] * np.eye(8))
