@@ -35,7 +35,7 @@ PHASES = {  # (module file, function) -> the phase it stands for
     ("local.py", "match_pair"): "verification (RANSAC + pixel check)",
     ("local.py", "_agreement"): "  of which the pixel check",
     ("stills.py", "video_links"): "still-to-frame search",
-    ("stills.py", "_refined"): "  of which the frame refinement",
+    ("stills.py", "at_frame"): "  of which the frame refinement",
     ("video.py", "frames_between"): "  of which decoding frames",
 }
 

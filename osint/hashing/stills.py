@@ -112,7 +112,7 @@ def video_links(stills: Mapping[str, LocalFeatures], videos: Mapping[str, VideoL
                 if frames is not None and key in frames:
                     plain = frames[key]
                 else:
-                    link, final = _refined(still.mirror() if mirrored else still, videos[sha], k, path_of(sha), sha,
+                    link, final = at_frame(still.mirror() if mirrored else still, videos[sha], k, path_of(sha), sha,
                                            name, seen.setdefault(sha, {}))
                     plain = None if link is None else link.to_plain()
                     if frames is not None and final:
@@ -132,22 +132,17 @@ def _inliers(keyframe: LocalFeatures, still: LocalFeatures) -> int:
 
 
 def at_frame(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: str, name: str,
-             seen: dict[int, LocalFeatures] | None = None) -> LocalLink | None:
+             seen: dict[int, LocalFeatures] | None = None) -> tuple[LocalLink | None, bool]:
     """The still's link to the frame between keyframes k-1 and k+1 it shows (a = `sha`, b = `name`); where the
     video no longer decodes, the link to keyframe k itself; None where neither verifies. Pass the still mirrored
-    for a mirrored copy, and the same `seen` for one video's stills to extract each frame's features once.
+    for a mirrored copy, and the same `seen` for one video's stills to extract each frame's features once. With
+    the link, whether it is final: not where the video could not be decoded (a file that went away or a disk
+    error, not a verdict on its content), which a later run tries again.
 
     Every STEP-th frame is fitted (the still's exact frame matches nearly every keypoint, a frame a few tenths
     of a second away a few dozen); the frames around the best fit are then scored by the correlation of all
     their pixels with the still aligned by that fit (re-fitted on the best-scored frame until it stays); of that
     frame and its two neighbours the one with the most inliers is verified in full."""
-    return _refined(still, video, k, path, sha, name, seen)[0]
-
-
-def _refined(still: LocalFeatures, video: VideoLocal, k: int, path: Path, sha: str, name: str,
-             seen: dict[int, LocalFeatures] | None) -> tuple[LocalLink | None, bool]:
-    """`at_frame`'s link, and whether it is final: not where the video could not be decoded (a file that went
-    away or a disk error, not a verdict on its content), which a later run tries again."""
     import cv2
 
     from osint.media.video import frames_between
